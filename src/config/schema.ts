@@ -1,0 +1,211 @@
+// The configuration schema, written once in code (TypeBox) so that the TypeScript types, the
+// runtime validator and the committed JSON Schema (schema/gatehouse.schema.json, for editor
+// completion) can never disagree. Descriptions here are the user documentation.
+import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
+
+const obj = <P extends Record<string, TSchema>>(props: P, description: string) =>
+  T.Object(props, { additionalProperties: false, description });
+
+export const Duration = T.Union(
+  [
+    T.Integer({ minimum: 0, description: 'milliseconds' }),
+    T.String({ pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$', description: 'e.g. 250ms, 10s, 5m, 1h' }),
+  ],
+  { description: 'A duration: integer milliseconds or a string such as 250ms, 10s, 5m, 1h' },
+);
+export const Size = T.Union(
+  [
+    T.Integer({ minimum: 0, description: 'bytes' }),
+    T.String({ pattern: '^[0-9]+(B|KB|KiB|MB|MiB|GB|GiB)$', description: 'e.g. 512B, 60KiB, 10MiB' }),
+  ],
+  { description: 'A size: integer bytes or a string such as 60KiB or 10MiB' },
+);
+
+const HeaderName = T.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", description: 'An HTTP field name' });
+
+export const Tls = obj(
+  {
+    cert_file: T.String({ description: 'PEM certificate chain file' }),
+    key_file: T.String({ description: 'PEM private key file' }),
+  },
+  'Serve TLS on this listener',
+);
+
+export const Listener = obj(
+  {
+    name: T.Optional(T.String({ description: 'Name used in logs and metrics (default: address:port)' })),
+    address: T.Optional(T.String({ description: 'Address to bind (default 127.0.0.1)' })),
+    port: T.Integer({ minimum: 0, maximum: 65535, description: 'Port to bind (0 picks a free one)' }),
+    tls: T.Optional(Tls),
+  },
+  'A socket the gateway accepts client traffic on',
+);
+
+export const Admin = obj(
+  {
+    address: T.Optional(T.String({ description: 'Admin bind address (default 127.0.0.1; keep it private)' })),
+    port: T.Optional(T.Integer({ minimum: 0, maximum: 65535, description: 'Admin port (default 9901)' })),
+    enabled: T.Optional(T.Boolean({ description: 'Serve the admin API (default true)' })),
+  },
+  'The admin listener: /ready, /healthz and later /metrics, /config',
+);
+
+export const Limits = obj(
+  {
+    header_timeout: T.Optional(Duration),
+    request_timeout: T.Optional(Duration),
+    idle_timeout: T.Optional(Duration),
+    max_header_bytes: T.Optional(Size),
+    max_header_count: T.Optional(T.Integer({ minimum: 1, maximum: 1000 })),
+    max_uri_bytes: T.Optional(Size),
+    max_body_bytes: T.Optional(Size),
+    max_requests_per_connection: T.Optional(T.Integer({ minimum: 0 })),
+    max_connections: T.Optional(T.Integer({ minimum: 1 })),
+    max_connections_per_ip: T.Optional(T.Integer({ minimum: 1 })),
+    drain_timeout: T.Optional(Duration),
+  },
+  'Limits on client connections and requests. Defaults: header_timeout 10s (408), request_timeout 30s, ' +
+    'idle_timeout 5s, max_header_bytes 60KiB and max_header_count 100 (431), max_uri_bytes 16KiB (414), ' +
+    'max_body_bytes 10MiB (413), max_requests_per_connection 1000, max_connections 10000, ' +
+    'max_connections_per_ip 256, drain_timeout 30s',
+);
+
+const StringMatch = obj(
+  {
+    name: HeaderName,
+    exact: T.Optional(T.String({ description: 'Value must equal this' })),
+    prefix: T.Optional(T.String({ description: 'Value must start with this' })),
+    present: T.Optional(T.Boolean({ description: 'true: must be present; false: must be absent' })),
+  },
+  'Matches one header or query parameter. With neither exact, prefix nor present, it must be present',
+);
+
+export const PathMatch = obj(
+  {
+    exact: T.Optional(T.String({ pattern: '^/', description: 'The normalized path equals this' })),
+    prefix: T.Optional(
+      T.String({ pattern: '^/', description: 'Matches on segment boundaries: /admin matches /admin and /admin/x, never /administrator' }),
+    ),
+    template: T.Optional(
+      T.String({ pattern: '^/', description: 'Segments with {param} placeholders, e.g. /users/{id}; a final {name*} captures the rest' }),
+    ),
+  },
+  'Exactly one of exact, prefix or template',
+);
+
+export const RouteMatch = obj(
+  {
+    host: T.Optional(
+      T.Array(T.String({ description: 'example.com or *.example.com' }), { description: 'Hosts (lower-cased, port ignored)' }),
+    ),
+    path: T.Optional(PathMatch),
+    methods: T.Optional(T.Array(T.String({ pattern: '^[A-Z]+$' }), { description: 'Allowed methods (upper case)' })),
+    headers: T.Optional(T.Array(StringMatch, { description: 'All must match' })),
+    query: T.Optional(T.Array(StringMatch, { description: 'All must match' })),
+  },
+  'What a request must look like for this route to apply (all given parts must hold)',
+);
+
+export const HeaderOps = obj(
+  {
+    add: T.Optional(T.Record(T.String(), T.String(), { description: 'Append these fields' })),
+    set: T.Optional(T.Record(T.String(), T.String(), { description: 'Replace these fields' })),
+    remove: T.Optional(T.Array(HeaderName, { description: 'Remove these fields' })),
+  },
+  'Header changes: remove, then set, then add',
+);
+
+export const Rewrite = obj(
+  {
+    strip_prefix: T.Optional(T.String({ pattern: '^/', description: 'Remove this leading path prefix (segment-aligned)' })),
+    prefix: T.Optional(T.String({ pattern: '^/', description: 'Then prepend this prefix' })),
+  },
+  'Path rewriting before forwarding',
+);
+
+/** Per-route filter configs; keys and schemas are contributed by filters/registry.ts. */
+export const routeSchema = (filters: TSchema) =>
+  obj(
+    {
+      name: T.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'Unique; used in logs, metrics and policy resources' }),
+      match: T.Optional(RouteMatch),
+      cluster: T.String({ description: 'Name of the cluster to forward to' }),
+      rewrite: T.Optional(Rewrite),
+      request_headers: T.Optional(HeaderOps),
+      response_headers: T.Optional(HeaderOps),
+      timeout: T.Optional(Duration),
+      max_body_bytes: T.Optional(Size),
+      websocket: T.Optional(T.Boolean({ description: 'Pass WebSocket upgrades through (default false)' })),
+      filters: T.Optional(filters),
+    },
+    'A route: requests that match are forwarded to a cluster; the first matching route wins',
+  );
+
+export const ClusterTls = obj(
+  {
+    ca_file: T.Optional(T.String({ description: 'PEM CA bundle to verify the upstream (default: system roots)' })),
+    servername: T.Optional(T.String({ description: 'SNI name and the name verified in the certificate' })),
+    cert_file: T.Optional(T.String({ description: 'Client certificate for upstream mTLS' })),
+    key_file: T.Optional(T.String({ description: 'Client key for upstream mTLS' })),
+    insecure_skip_verify: T.Optional(T.Boolean({ description: 'Do not verify the upstream certificate (never in production; default false)' })),
+  },
+  'TLS settings for https endpoints; certificates are verified by default',
+);
+
+export const Endpoint = T.Union([
+  T.String({ pattern: '^https?://', description: 'http://host:port or https://host:port' }),
+  obj(
+    {
+      url: T.String({ pattern: '^https?://' }),
+      weight: T.Optional(T.Integer({ minimum: 1, maximum: 1000, description: 'Relative weight (default 1)' })),
+    },
+    'An endpoint with options',
+  ),
+]);
+
+export const Cluster = obj(
+  {
+    name: T.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }),
+    endpoints: T.Array(Endpoint, { minItems: 1, description: 'Static endpoints' }),
+    tls: T.Optional(ClusterTls),
+    connect_timeout: T.Optional(Duration),
+    keepalive_timeout: T.Optional(Duration),
+    max_connections_per_endpoint: T.Optional(T.Integer({ minimum: 1, description: 'Pool size per endpoint (default 128)' })),
+  },
+  'A named group of upstream endpoints, load-balanced round-robin',
+);
+
+export const AccessLog = obj(
+  {
+    enabled: T.Optional(T.Boolean({ description: 'Write one JSON line per request (default true)' })),
+    path: T.Optional(T.String({ description: 'File to append to (default stdout); reopened on SIGUSR1' })),
+  },
+  'The access log',
+);
+
+export const configSchema = (filters: TSchema) =>
+  obj(
+    {
+      $schema: T.Optional(T.String({ description: 'Path or URL of this JSON Schema, for editors' })),
+      listeners: T.Array(Listener, { minItems: 1 }),
+      admin: T.Optional(Admin),
+      limits: T.Optional(Limits),
+      trusted_proxies: T.Optional(
+        T.Array(T.String(), { description: 'CIDRs whose X-Forwarded-* and X-Request-Id are trusted (default none)' }),
+      ),
+      access_log: T.Optional(AccessLog),
+      routes: T.Array(routeSchema(filters)),
+      clusters: T.Array(Cluster),
+    },
+    'Gatehouse configuration',
+  );
+
+export type RouteFilters = Record<string, unknown>;
+export type ListenerConfig = Static<typeof Listener>;
+export type LimitsConfig = Static<typeof Limits>;
+export type RouteMatchConfig = Static<typeof RouteMatch>;
+export type StringMatchConfig = Static<typeof StringMatch>;
+export type HeaderOpsConfig = Static<typeof HeaderOps>;
+export type ClusterConfig = Static<typeof Cluster>;
+export type RouteConfig = Static<ReturnType<typeof routeSchema>> & { filters?: RouteFilters };
+export type GatehouseConfig = Omit<Static<ReturnType<typeof configSchema>>, 'routes'> & { routes: RouteConfig[] };

@@ -1,0 +1,17 @@
+// The single list of built-in filters. Adding a filter = its folder + one line here.
+import { Type as T, type TSchema } from '@sinclair/typebox';
+import type { FilterFactory } from '../pipeline/filter.js';
+import cors from './cors/index.js';
+
+export const FILTERS: readonly FilterFactory<any>[] = [cors];
+
+/** The schema of a route's `filters` block: one optional key per registered filter. */
+export function filtersSchema(): TSchema {
+  const props: Record<string, TSchema> = {};
+  for (const f of FILTERS) props[f.name] = T.Optional(f.schema);
+  return T.Object(props, { additionalProperties: false, description: 'Filters applied to this route, run in a fixed order (cors first)' });
+}
+
+export function findFilter(name: string): FilterFactory<any> | undefined {
+  return FILTERS.find((f) => f.name === name);
+}

@@ -1,0 +1,79 @@
+// One RequestContext per request, created by the pipeline before routing. It carries the single
+// normalized path used for routing and (later) policy; no filter reads raw req.url for decisions.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CompiledRoute } from '../config/snapshot.js';
+
+/** Typed attribute key: ctx.set(IDENTITY, id); ctx.get(IDENTITY). */
+export interface Attr<T> {
+  readonly id: symbol;
+  readonly name: string;
+  readonly _type?: T;
+}
+export const attr = <T>(name: string): Attr<T> => ({ id: Symbol(name), name });
+
+export class RequestContext {
+  /** Request id, assigned before routing; returned on every response. */
+  readonly id: string;
+  /** performance.now() at the start of the request. */
+  readonly start: number;
+  readonly clientIp: string;
+  /** Scheme the client used to reach the gateway (http/https). */
+  readonly scheme: 'http' | 'https';
+  readonly method: string;
+  /** Lower-cased host without port or trailing dot. */
+  readonly host: string;
+  /** The normalized path: routing and policy both read this one. */
+  readonly path: string;
+  /** Raw query string without the leading '?', forwarded as received ('' when none). */
+  readonly query: string;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  route: CompiledRoute | undefined = undefined;
+  /** Template parameters captured by the route match. */
+  params: Record<string, string> | undefined = undefined;
+  /** Response headers filters want added (flat name/value list). */
+  responseHeaders: string[] | undefined = undefined;
+  #attrs: Map<symbol, unknown> | undefined;
+
+  constructor(
+    id: string,
+    start: number,
+    clientIp: string,
+    scheme: 'http' | 'https',
+    method: string,
+    host: string,
+    path: string,
+    query: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) {
+    this.id = id;
+    this.start = start;
+    this.clientIp = clientIp;
+    this.scheme = scheme;
+    this.method = method;
+    this.host = host;
+    this.path = path;
+    this.query = query;
+    this.req = req;
+    this.res = res;
+  }
+
+  /** A request header by lower-case name; a repeated field comes back comma-joined by Node. */
+  header(name: string): string | undefined {
+    const v = this.req.headers[name];
+    return Array.isArray(v) ? v.join(', ') : v;
+  }
+
+  get<T>(a: Attr<T>): T | undefined {
+    return this.#attrs?.get(a.id) as T | undefined;
+  }
+
+  set<T>(a: Attr<T>, value: T): void {
+    (this.#attrs ??= new Map()).set(a.id, value);
+  }
+
+  addResponseHeader(name: string, value: string): void {
+    (this.responseHeaders ??= []).push(name, value);
+  }
+}

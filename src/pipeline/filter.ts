@@ -1,0 +1,61 @@
+// The filter contract (see DESIGN.md): a factory runs once per route at config compile time and
+// returns a filter shared by every request on that route. Per request a filter either continues
+// (returns nothing) or ends the request with a Reply.
+import type { TSchema } from '@sinclair/typebox';
+import type { RequestContext } from './context.js';
+import type { Logger } from 'pino';
+
+export type MaybePromise<T> = T | Promise<T>;
+export type ReasonCode = `${string}.${string}`;
+
+/** Ends a request. Rendered only by pipeline/reply.ts as RFC 9457 problem details. */
+export interface Reply {
+  status: number;
+  code: ReasonCode;
+  /** Human-readable detail; generic, never secret material. */
+  message?: string;
+  headers?: Readonly<Record<string, string>>;
+  /** Close the client connection after the reply (framing errors, smuggling attempts). */
+  close?: boolean;
+}
+
+/** The response head a filter may inspect or amend before it is sent downstream. */
+export interface ResponseHead {
+  status: number;
+  /** Flat [name, value, name, value, ...] list; names as the upstream sent them. */
+  headers: string[];
+}
+
+export interface Filter {
+  onRequest?(ctx: RequestContext): MaybePromise<Reply | void>;
+  onResponse?(ctx: RequestContext, res: ResponseHead): MaybePromise<void>;
+  close?(): MaybePromise<void>;
+}
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface FilterDeps {
+  clock: Clock;
+  log: Logger;
+}
+
+export interface FilterFactory<C = unknown> {
+  /** The key used in config (`cors`, `jwt`, `rate_limit`) and in metric labels. */
+  readonly name: string;
+  /** Position in every chain; lower runs first (cors 100, authn 200, authz 300, limits 400...). */
+  readonly order: number;
+  /** The config schema; its descriptions are the user documentation. */
+  readonly schema: TSchema;
+  readonly body?: 'none' | 'buffered' | 'streamed';
+  /** Every reason code this filter may emit; a test checks each is registered. */
+  readonly reasons: readonly ReasonCode[];
+  create(config: C, deps: FilterDeps): Filter;
+}
+
+/** Identity function for type inference, as Hono's createMiddleware. */
+export const defineFilter = <C>(f: FilterFactory<C>): FilterFactory<C> => f;

@@ -1,0 +1,5 @@
+// PLACEHOLDER: cluster = endpoints + load balancer + undici pools.
+export interface Cluster {
+  readonly name: string;
+  close(): Promise<void>;
+}
