@@ -40,6 +40,8 @@ export interface CompiledRoute {
   readonly timeoutMs: number;
   readonly maxBodyBytes: number;
   readonly websocket: boolean;
+  /** A filter on this route answers CORS preflights (so they match by the requested method). */
+  readonly handlesPreflight: boolean;
 }
 
 export interface Snapshot {

@@ -33,6 +33,17 @@ export class RequestContext {
   params: Record<string, string> | undefined = undefined;
   /** Response headers filters want added (flat name/value list). */
   responseHeaders: string[] | undefined = undefined;
+  /** Request headers filters want sent upstream (flat name/value list), e.g. identity. */
+  upstreamHeaders: string[] | undefined = undefined;
+  // Outcome, filled in as the request proceeds; read by the access log and metrics.
+  status = 0;
+  code: string | undefined = undefined;
+  endpoint: string | undefined = undefined;
+  bytesIn = 0;
+  bytesOut = 0;
+  /** performance.now() when the upstream request was dispatched, and when its headers arrived. */
+  upstreamStart = 0;
+  upstreamHeadersAt = 0;
   #attrs: Map<symbol, unknown> | undefined;
 
   constructor(

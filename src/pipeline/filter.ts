@@ -17,6 +17,8 @@ export interface Reply {
   headers?: Readonly<Record<string, string>>;
   /** Close the client connection after the reply (framing errors, smuggling attempts). */
   close?: boolean;
+  /** Send no body (a successful local answer such as a CORS preflight's 204). */
+  empty?: boolean;
 }
 
 /** The response head a filter may inspect or amend before it is sent downstream. */
@@ -27,6 +29,8 @@ export interface ResponseHead {
 }
 
 export interface Filter {
+  /** This filter answers CORS preflights itself, so routing matches them by the requested method. */
+  readonly handlesPreflight?: boolean;
   onRequest?(ctx: RequestContext): MaybePromise<Reply | void>;
   onResponse?(ctx: RequestContext, res: ResponseHead): MaybePromise<void>;
   close?(): MaybePromise<void>;

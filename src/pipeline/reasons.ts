@@ -4,6 +4,7 @@
 import type { ReasonCode } from './filter.js';
 
 export const REASONS = {
+  'client.disconnected': 'The client closed the connection before the response completed',
   'route.not_found': 'No route matches the request',
   'request.bad_path': 'The request path is malformed or ambiguous',
   'request.bad_framing': 'The request framing is invalid or ambiguous',
@@ -25,6 +26,7 @@ export const REASONS = {
   'upstream.overflow': 'The upstream is at capacity',
   'gateway.draining': 'The gateway is shutting down',
   'gateway.internal_error': 'The gateway failed to handle the request',
+  'cors.preflight': 'CORS preflight answered by the gateway',
   'cors.origin_not_allowed': 'The request origin is not allowed',
   'cors.method_not_allowed': 'The preflight method is not allowed',
   'cors.header_not_allowed': 'A preflight request header is not allowed',

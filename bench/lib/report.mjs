@@ -1,0 +1,178 @@
+// Turning raw wrk runs into medians, ratios, the pass/fail verdict and printable tables.
+//
+// Ratios are computed per round (each target against the baseline measured in the same round)
+// and then the median is taken: on a shared VM the whole machine drifts between rounds, and a
+// same-round ratio cancels most of that drift where a ratio of medians would not.
+
+export const REFERENCE = 'reference';
+export const NGINX = 'nginx-proxy';
+export const DIRECT = 'direct';
+export const GATEHOUSE = 'gatehouse';
+
+// Targets from the issue.
+export const TARGET_RPS_RATIO = 0.9; // Gatehouse req/s >= 0.90 x reference, access log on
+export const TARGET_ADDED_P50_RATIO = 1.15; // Gatehouse added p50 @1 conn <= 1.15 x reference's
+
+export function median(xs) {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+/** Per-round values of f(targetRun, baselineRun) for rounds where both were measured. */
+function perRound(runs, baseRuns, f) {
+  const out = [];
+  for (const r of runs) {
+    const b = baseRuns?.find((x) => x.round === r.round);
+    if (b) out.push(f(r, b));
+  }
+  return out;
+}
+
+/**
+ * results: { [name]: { label, status, runs: { c64: [run], c1: [run] } } } where run is a parsed
+ * wrk result plus its round number. Returns one summary row per target, in results order.
+ */
+export function summarize(results, { connections }) {
+  const hi = `c${connections}`;
+  const base = (name, c) => (results[name]?.status === 'ok' ? results[name].runs[c] : null);
+  const rows = [];
+  for (const [name, t] of Object.entries(results)) {
+    if (t.status !== 'ok') {
+      rows.push({ name, label: t.label, status: t.status, error: t.error });
+      continue;
+    }
+    const hiRuns = t.runs[hi];
+    const loRuns = t.runs.c1;
+    const added = (field) => perRound(loRuns, base(DIRECT, 'c1'), (r, d) => r[field] - d[field]);
+    const addedP50 = added('p50');
+    // Pair this target's added p50 with the reference's added p50 from the same round.
+    const addedRatio = [];
+    for (const r of loRuns) {
+      const d = base(DIRECT, 'c1')?.find((x) => x.round === r.round);
+      const ref = base(REFERENCE, 'c1')?.find((x) => x.round === r.round);
+      if (d && ref && ref.p50 - d.p50 > 0) addedRatio.push((r.p50 - d.p50) / (ref.p50 - d.p50));
+    }
+    rows.push({
+      name,
+      label: t.label,
+      status: 'ok',
+      rounds: hiRuns.length,
+      hi: {
+        rps: median(hiRuns.map((r) => r.rps)),
+        p50: median(hiRuns.map((r) => r.p50)),
+        p99: median(hiRuns.map((r) => r.p99)),
+      },
+      lo: {
+        rps: median(loRuns.map((r) => r.rps)),
+        p50: median(loRuns.map((r) => r.p50)),
+        p99: median(loRuns.map((r) => r.p99)),
+      },
+      // CPU time on the proxy core per request: the efficiency figure that still holds when the
+      // load core, not the proxy, limits req/s (as it can for nginx). Meaningless for direct.
+      cpuUsPerReq: name === DIRECT ? null : median(hiRuns.map((r) => r.proxyCpuUsPerReq)),
+      cpuVsNginx: name === DIRECT ? null : median(perRound(hiRuns, base(NGINX, hi), (r, b) => r.proxyCpuUsPerReq / b.proxyCpuUsPerReq)),
+      rpsVsReference: median(perRound(hiRuns, base(REFERENCE, hi), (r, b) => r.rps / b.rps)),
+      rpsVsNginx: median(perRound(hiRuns, base(NGINX, hi), (r, b) => r.rps / b.rps)),
+      rpsVsReferenceAt1: median(perRound(loRuns, base(REFERENCE, 'c1'), (r, b) => r.rps / b.rps)),
+      addedP50At1: median(addedP50),
+      addedP99At1: median(added('p99')),
+      addedP50VsReference: median(addedRatio),
+      errors: [...hiRuns, ...loRuns].reduce((n, r) => n + Object.values(r.errors).reduce((a, b) => a + b, 0), 0),
+      // Spread of the throughput figure across rounds, so readers can see the noise directly.
+      rpsSpread: spread(hiRuns.map((r) => r.rps)),
+    });
+  }
+  return rows;
+}
+
+/** (max - min) / median, as a fraction. */
+function spread(xs) {
+  const m = median(xs);
+  if (!m || xs.length < 2) return null;
+  return (Math.max(...xs) - Math.min(...xs)) / m;
+}
+
+/** The two targets from the issue. Each is { name, pass: true|false|null, detail }. */
+export function verdict(rows) {
+  const g = rows.find((r) => r.name === GATEHOUSE);
+  if (!g) return [];
+  const na = (why) => [
+    { name: `Gatehouse req/s >= ${TARGET_RPS_RATIO}x reference (access log on)`, pass: null, detail: why },
+    { name: `Gatehouse added p50 @1 conn <= ${TARGET_ADDED_P50_RATIO}x reference's`, pass: null, detail: why },
+  ];
+  if (g.status !== 'ok') return na(g.status);
+  const out = [];
+  out.push({
+    name: `Gatehouse req/s >= ${TARGET_RPS_RATIO}x reference (access log on)`,
+    pass: g.rpsVsReference === null ? null : g.rpsVsReference >= TARGET_RPS_RATIO,
+    detail: g.rpsVsReference === null ? 'reference not measured' : `${g.rpsVsReference.toFixed(2)}x`,
+  });
+  out.push({
+    name: `Gatehouse added p50 @1 conn <= ${TARGET_ADDED_P50_RATIO}x reference's`,
+    pass: g.addedP50VsReference === null ? null : g.addedP50VsReference <= TARGET_ADDED_P50_RATIO,
+    detail:
+      g.addedP50VsReference === null
+        ? 'direct or reference not measured'
+        : `${g.addedP50VsReference.toFixed(2)}x (+${fmtUs(g.addedP50At1)} vs reference's added p50)`,
+  });
+  if (g.errors > 0) out.forEach((c) => (c.detail += `; WARNING: ${g.errors} wrk errors/non-2xx`));
+  return out;
+}
+
+// ---------- formatting ----------
+
+export function fmtUs(us) {
+  if (us === null || us === undefined) return '–';
+  if (Math.abs(us) < 100) return `${us.toFixed(1)} µs`;
+  if (Math.abs(us) < 1000) return `${Math.round(us)} µs`;
+  if (Math.abs(us) < 1e6) return `${(us / 1000).toFixed(2)} ms`;
+  return `${(us / 1e6).toFixed(2)} s`;
+}
+const fmtRps = (x) => (x === null ? '–' : Math.round(x).toLocaleString('en-US'));
+const fmtRatio = (x) => (x === null || x === undefined ? '–' : `${x.toFixed(2)}x`);
+const fmtAdded = (x) => (x === null || x === undefined ? '–' : `${x >= 0 ? '+' : ''}${fmtUs(x)}`);
+
+function cells(row) {
+  if (row.status !== 'ok') return [row.name, row.status, '', '', '', '', '', '', '', ''];
+  return [
+    row.name,
+    fmtRps(row.hi.rps),
+    `${fmtUs(row.hi.p50)} / ${fmtUs(row.hi.p99)}`,
+    fmtRps(row.lo.rps),
+    `${fmtUs(row.lo.p50)} / ${fmtUs(row.lo.p99)}`,
+    row.name === REFERENCE ? '1.00x' : fmtRatio(row.rpsVsReference),
+    row.name === NGINX ? '1.00x' : fmtRatio(row.rpsVsNginx),
+    row.cpuUsPerReq === null ? '–' : `${fmtUs(row.cpuUsPerReq)} (${row.name === NGINX ? '1.00x' : fmtRatio(row.cpuVsNginx)})`,
+    row.name === DIRECT ? '(base)' : fmtAdded(row.addedP50At1),
+    row.name === DIRECT ? '' : row.name === REFERENCE ? '1.00x' : fmtRatio(row.addedP50VsReference),
+  ];
+}
+
+const headers = (c) => [
+  'target',
+  `req/s @${c}`,
+  `p50 / p99 @${c}`,
+  'req/s @1',
+  'p50 / p99 @1',
+  `req/s ÷ ref`,
+  `req/s ÷ nginx`,
+  `CPU/req @${c} (÷ nginx)`,
+  'added p50 @1',
+  'added ÷ ref',
+];
+
+export function consoleTable(rows, { connections }) {
+  const data = [headers(connections), ...rows.map((r) => cells(r))];
+  const widths = data[0].map((_, i) => Math.max(...data.map((r) => r[i].length)));
+  const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(data[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...data.slice(1).map(line)].join('\n');
+}
+
+export function markdownTable(rows, { connections }) {
+  const head = headers(connections);
+  const out = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+  for (const r of rows) out.push(`| ${cells(r).join(' | ')} |`);
+  return out.join('\n');
+}

@@ -1,0 +1,355 @@
+#!/usr/bin/env node
+// Gatehouse data-path benchmark: Gatehouse side by side with a direct run, Node's practical
+// ceiling (bench/reference-proxy.mjs) and nginx as a reverse proxy. Method and reasons are in
+// BENCHMARKS.md and /work/shared/PERFORMANCE.md; in short: proxy pinned to one core, wrk and the
+// upstream on the other, every target primed, rounds interleaved in rotating order, medians of
+// same-round ratios reported.
+//
+//   npm run bench                       full run (build first)
+//   node bench/run.mjs                  same, without rebuilding
+//   node bench/run.mjs --profile        full run, then a CPU profile of Gatehouse under load
+//   node bench/run.mjs --profile-only   just the profile
+//   BENCH_QUICK=1 node bench/run.mjs    smoke test (2 s prime, 3 s runs, 1 round)
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { cleanupAll, cleanupSync, freePort, hasCommand, httpGet, makeTempDir } from './lib/processes.mjs';
+import { BODY_BYTES, startUpstream } from './lib/nginx.mjs';
+import { directTarget, gatehouseTarget, nginxProxyTarget, referenceTarget } from './lib/targets.mjs';
+import { runWrk, killActiveWrk } from './lib/wrk.mjs';
+import { consoleTable, fmtUs, markdownTable, summarize, verdict } from './lib/report.mjs';
+import { formatProfile, summarizeCpuProfile } from './lib/profile.mjs';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const resultsDir = path.join(repoRoot, 'bench', 'results');
+
+const INSTALL_HINT =
+  'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk nginx';
+
+// ---------- settings ----------
+
+const { values: flags } = parseArgs({
+  options: {
+    profile: { type: 'boolean', default: false },
+    'profile-only': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (flags.help) {
+  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 13).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  console.log(`Environment:
+  BENCH_QUICK=1            2 s prime, 3 s runs, 1 round (smoke test); explicit knobs below still win
+  BENCH_PRIME_SECONDS=10   load applied to each target before measuring (JIT warm-up)
+  BENCH_DURATION_SECONDS=10  length of each measured wrk run
+  BENCH_ROUNDS=3           interleaved rounds; medians are over rounds
+  BENCH_CONNECTIONS=64     the high-concurrency level (1 connection is always measured too)
+  BENCH_TARGETS=a,b,...    subset of targets by name (direct,reference,gatehouse,nginx-proxy)
+  BENCH_PROXY_CPU=0 BENCH_LOAD_CPU=1   cores for the proxy and for wrk + upstream`);
+  process.exit(0);
+}
+
+const quick = process.env.BENCH_QUICK === '1';
+const envInt = (name, dflt) => {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
+  return n;
+};
+const settings = {
+  quick,
+  primeSeconds: envInt('BENCH_PRIME_SECONDS', quick ? 2 : 10),
+  durationSeconds: envInt('BENCH_DURATION_SECONDS', quick ? 3 : 10),
+  rounds: envInt('BENCH_ROUNDS', quick ? 1 : 3),
+  connections: envInt('BENCH_CONNECTIONS', 64),
+  cpus: { proxy: envInt('BENCH_PROXY_CPU', 0), load: envInt('BENCH_LOAD_CPU', 1) },
+  targets: process.env.BENCH_TARGETS ? process.env.BENCH_TARGETS.split(',').map((s) => s.trim()) : null,
+};
+
+/**
+ * The targets, in the order of the first round (later rounds rotate it). Later issues add
+ * entries here, e.g. gatehouseTarget({ name: 'gatehouse-ratelimit', label: ..., route: { filters: {...} } }).
+ */
+function allTargets() {
+  return [directTarget(), referenceTarget(), gatehouseTarget(), nginxProxyTarget()];
+}
+
+// ---------- cleanup on every exit path ----------
+
+let cleaningUp = false;
+async function shutdown(code, message) {
+  if (cleaningUp) return;
+  cleaningUp = true;
+  if (message) console.error(message);
+  killActiveWrk();
+  await cleanupAll();
+  process.exit(code);
+}
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    // A second Ctrl-C while cleanup is stuck: stop waiting.
+    if (cleaningUp) {
+      cleanupSync();
+      process.exit(130);
+    }
+    shutdown(130, `\n${sig}: stopping children and removing temp dirs...`);
+  });
+}
+process.on('exit', () => {
+  killActiveWrk();
+  cleanupSync();
+});
+
+// ---------- helpers ----------
+
+function preflight() {
+  const missing = ['wrk', 'nginx', 'taskset'].filter((c) => !hasCommand(c));
+  if (missing.length) {
+    console.error(`Missing: ${missing.join(', ')}. Install with:\n\n  ${INSTALL_HINT}\n\n(taskset is in util-linux.)`);
+    process.exit(1);
+  }
+  // os.cpus(), not availableParallelism(): the latter honours the affinity mask we may be under.
+  const ncpu = os.cpus().length;
+  const need = Math.max(settings.cpus.proxy, settings.cpus.load) + 1;
+  if (ncpu < need || settings.cpus.proxy === settings.cpus.load) {
+    console.error(`Need two distinct cores (proxy ${settings.cpus.proxy}, load ${settings.cpus.load}); this machine has ${ncpu}.`);
+    process.exit(1);
+  }
+}
+
+function machineInfo() {
+  const firstLine = (cmd, args) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    return `${r.stdout}${r.stderr}`.split('\n')[0].trim();
+  };
+  let debian = null;
+  try {
+    debian = readFileSync('/etc/debian_version', 'utf8').trim();
+  } catch {}
+  let undici = null;
+  try {
+    undici = JSON.parse(readFileSync(path.join(repoRoot, 'node_modules/undici/package.json'), 'utf8')).version;
+  } catch {}
+  return {
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    cpus: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    debian,
+    node: process.version,
+    undici,
+    nginx: firstLine('nginx', ['-v']).replace(/^nginx version:\s*(nginx\/)?/, ''),
+    wrk: firstLine('wrk', ['-v']).split(' ')[1] ?? 'unknown',
+  };
+}
+
+const log = (s) => console.log(s);
+const short = (r) =>
+  `${Math.round(r.rps).toLocaleString('en-US').padStart(7)} req/s  p50 ${fmtUs(r.p50).padStart(9)}  p99 ${fmtUs(r.p99).padStart(9)}` +
+  (r.proxyCpuUtil === undefined ? '' : `  proxy core ${(r.proxyCpuUtil * 100).toFixed(0).padStart(3)}%`) +
+  (Object.values(r.errors).some((n) => n > 0) ? `  ERRORS ${JSON.stringify(r.errors)}` : '');
+
+/** Start a target and check it proxies the upstream body; returns null or a failure record. */
+async function bringUp(target, env) {
+  try {
+    await target.start(env);
+  } catch (err) {
+    return { status: 'failed to start', error: err.message, detail: err.detail ?? '' };
+  }
+  try {
+    // A target that answers but does not proxy (404, 502...) would benchmark its error path.
+    const res = await httpGet(target.url, 3000);
+    if (res.status !== 200 || res.bytes !== BODY_BYTES) {
+      await target.stop();
+      return { status: 'failed sanity check', error: `GET ${target.url} -> ${res.status}, ${res.bytes} bytes (want 200, ${BODY_BYTES})`, detail: '' };
+    }
+  } catch (err) {
+    await target.stop();
+    return { status: 'failed sanity check', error: `GET ${target.url}: ${err.message}`, detail: '' };
+  }
+  return null;
+}
+
+function timestamp() {
+  return new Date().toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
+}
+
+// ---------- phases ----------
+
+async function comparison(env, machine, stamp) {
+  const targets = allTargets().filter((t) => !settings.targets || settings.targets.includes(t.name));
+  const results = {};
+  for (const t of targets) results[t.name] = { label: t.label, status: 'ok', prime: null, runs: { [`c${settings.connections}`]: [], c1: [] } };
+
+  log('\nStarting targets (proxies on CPU ' + settings.cpus.proxy + ')...');
+  const live = [];
+  for (const t of targets) {
+    const failure = await bringUp(t, env);
+    if (failure) {
+      Object.assign(results[t.name], failure);
+      log(`  ${t.name}: ${failure.status}: ${failure.error}`);
+      if (failure.detail) log(failure.detail.replace(/^/gm, '    | '));
+    } else {
+      log(`  ${t.name}: ${t.url}`);
+      live.push(t);
+    }
+  }
+
+  const perRun = 2 * settings.durationSeconds;
+  const eta = live.length * (settings.primeSeconds + settings.rounds * perRun);
+  log(`\nPriming ${settings.primeSeconds} s each, then ${settings.rounds} round(s) of ${settings.durationSeconds} s @${settings.connections} and @1 per target (~${Math.ceil(eta / 60)} min).`);
+
+  // Priming doubles as the cold-start measurement PERFORMANCE.md asks to report separately.
+  for (const t of live) {
+    if (settings.primeSeconds === 0) break;
+    const r = await runWrk({ url: t.url, connections: settings.connections, seconds: settings.primeSeconds, cpu: settings.cpus.load, watchCpu: settings.cpus.proxy });
+    results[t.name].prime = strip(r);
+    log(`  prime ${t.name.padEnd(12)} ${short(r)}`);
+  }
+
+  const dead = new Set();
+  for (let round = 0; round < settings.rounds; round++) {
+    // Rotate the order each round (A B C D, B C D A, ...) so no target always runs first or last.
+    const order = live.map((_, i) => live[(i + round) % live.length]).filter((t) => !dead.has(t.name));
+    log(`\nRound ${round + 1}/${settings.rounds}: ${order.map((t) => t.name).join(' ')}`);
+    for (const t of order) {
+      for (const connections of [settings.connections, 1]) {
+        try {
+          const r = await runWrk({ url: t.url, connections, seconds: settings.durationSeconds, cpu: settings.cpus.load, watchCpu: settings.cpus.proxy });
+          results[t.name].runs[`c${connections}`].push({ round, ...strip(r) });
+          log(`  ${t.name.padEnd(12)} @${String(connections).padEnd(3)} ${short(r)}`);
+        } catch (err) {
+          log(`  ${t.name.padEnd(12)} @${connections}: ${err.message.split('\n')[0]}`);
+        }
+        if (t.proc?.exited) {
+          dead.add(t.name);
+          Object.assign(results[t.name], { status: 'crashed', error: `exited during the run (${t.proc.signal ?? `code ${t.proc.exitCode}`})`, detail: t.proc.tail(30) });
+          log(`  ${t.name} crashed:\n${t.proc.tail(30).replace(/^/gm, '    | ')}`);
+          break;
+        }
+      }
+    }
+  }
+
+  for (const t of live) {
+    await t.stop();
+    if (t.info && Object.keys(t.info).length) results[t.name].info = t.info;
+  }
+  // A target that lost every run (e.g. wrk failed each time) cannot be summarised as "ok".
+  for (const r of Object.values(results)) {
+    if (r.status === 'ok' && r.runs[`c${settings.connections}`].length === 0) Object.assign(r, { status: 'no successful runs' });
+  }
+
+  const rows = summarize(results, { connections: settings.connections });
+  const checks = verdict(rows);
+
+  log('\n' + `Medians over ${settings.rounds} round(s); ratios are medians of same-round ratios. Added p50 = target p50 - direct p50 at 1 connection.`);
+  log(consoleTable(rows, { connections: settings.connections }) + '\n');
+  for (const row of rows) {
+    if (row.status !== 'ok') log(`${row.name}: ${row.status}: ${row.error}`);
+    else if (row.errors) log(`${row.name}: WARNING ${row.errors} socket errors / non-2xx responses across its runs`);
+    if (row.status === 'ok' && row.rpsSpread !== null) log(`${row.name}: req/s @${settings.connections} spread across rounds ${(row.rpsSpread * 100).toFixed(0)}%`);
+  }
+  for (const t of live) {
+    if (results[t.name].info?.accessLogLines !== undefined) {
+      const i = results[t.name].info;
+      log(`${t.name}: access log ${i.accessLogLines.toLocaleString('en-US')} lines, ${(i.accessLogBytes / 2 ** 20).toFixed(1)} MiB`);
+    }
+  }
+  for (const c of checks) log(`${c.pass === null ? 'N/A ' : c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
+
+  const md = [
+    `Machine: ${machine.cpuModel}, ${machine.cpus} vCPU, ${machine.memoryGiB} GiB; Debian ${machine.debian ?? '?'}, kernel ${machine.kernel}; ` +
+      `Node ${machine.node}, undici ${machine.undici}, nginx ${machine.nginx}, wrk ${machine.wrk}. ` +
+      `${settings.rounds} round(s) × ${settings.durationSeconds} s, primed ${settings.primeSeconds} s, ${stamp}.`,
+    '',
+    markdownTable(rows, { connections: settings.connections }),
+  ].join('\n');
+  log('\nMarkdown for BENCHMARKS.md:\n\n' + md + '\n');
+
+  return { results, rows, checks, markdown: md };
+}
+
+/**
+ * CPU profile of Gatehouse under the high-concurrency load. --cpu-prof covers the whole process
+ * life, so the profile includes start-up and priming; with the default 10 s prime and 10 s run the
+ * steady state dominates.
+ */
+async function profilePhase(env, stamp) {
+  const profDir = path.join(env.dir, 'cpu-prof');
+  mkdirSync(profDir, { recursive: true });
+  const t = gatehouseTarget({
+    name: 'gatehouse-profile',
+    label: 'Gatehouse under --cpu-prof',
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--import', pathToFileURL(path.join(repoRoot, 'bench/lib/cpu-prof-exit.mjs')).href],
+    stopTimeoutMs: 15000,
+  });
+  log('\nProfile: starting Gatehouse with --cpu-prof...');
+  const failure = await bringUp(t, env);
+  if (failure) {
+    log(`  ${failure.status}: ${failure.error}`);
+    if (failure.detail) log(failure.detail.replace(/^/gm, '    | '));
+    return { status: failure.status, error: failure.error };
+  }
+  if (settings.primeSeconds) {
+    const p = await runWrk({ url: t.url, connections: settings.connections, seconds: settings.primeSeconds, cpu: settings.cpus.load, watchCpu: settings.cpus.proxy });
+    log(`  prime        ${short(p)}`);
+  }
+  const r = await runWrk({ url: t.url, connections: settings.connections, seconds: settings.durationSeconds, cpu: settings.cpus.load, watchCpu: settings.cpus.proxy });
+  log(`  profiled run ${short(r)}  (slower than unprofiled: sampling costs CPU)`);
+  await t.stop();
+  const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length === 0) {
+    log('  no .cpuprofile written: Gatehouse did not exit normally on SIGTERM.');
+    return { status: 'no profile written', run: strip(r) };
+  }
+  mkdirSync(resultsDir, { recursive: true });
+  const kept = path.join(resultsDir, `${stamp}-gatehouse.cpuprofile`);
+  copyFileSync(path.join(profDir, files[0]), kept);
+  const summary = summarizeCpuProfile(kept, { top: 15, repoRoot });
+  log('\n' + formatProfile(summary) + '\n\n(open the .cpuprofile in Chrome DevTools > Performance for call trees)');
+  return { status: 'ok', run: strip(r), summary };
+}
+
+/** Keep the JSON small: wrk's raw text is only needed when something looks wrong. */
+function strip(r) {
+  const { raw, ...rest } = r;
+  return rest;
+}
+
+// ---------- main ----------
+
+async function main() {
+  preflight();
+  // Keep the harness itself off the proxy's core; it mostly sleeps, but not entirely.
+  spawnSync('taskset', ['-p', '-c', String(settings.cpus.load), String(process.pid)], { stdio: 'ignore' });
+
+  const machine = machineInfo();
+  const stamp = timestamp();
+  log(`Gatehouse bench ${stamp}${settings.quick ? ' (QUICK: smoke test only, figures not meaningful)' : ''}`);
+  log(`${machine.cpuModel} × ${machine.cpus}, ${machine.memoryGiB} GiB, Node ${machine.node}, undici ${machine.undici}, nginx ${machine.nginx}, wrk ${machine.wrk}`);
+
+  const dir = makeTempDir();
+  const upstreamPort = await freePort();
+  const upstream = await startUpstream({ dir, port: upstreamPort, cpu: settings.cpus.load, watchCpu: settings.cpus.proxy });
+  log(`Upstream nginx on CPU ${settings.cpus.load}: ${upstream.url} (${BODY_BYTES}-byte body)`);
+  const env = { dir, upstreamUrl: upstream.url, upstreamPort, cpus: settings.cpus, repoRoot };
+
+  const out = { timestamp: stamp, machine, settings, flags };
+  if (!flags['profile-only']) Object.assign(out, await comparison(env, machine, stamp));
+  if (flags.profile || flags['profile-only']) out.profile = await profilePhase(env, stamp);
+
+  mkdirSync(resultsDir, { recursive: true });
+  const file = path.join(resultsDir, `${stamp}.json`);
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  log(`Results written to ${path.relative(process.cwd(), file)}`);
+}
+
+main().then(
+  () => shutdown(0),
+  (err) => shutdown(1, `bench failed: ${err.stack ?? err}${err.detail ? `\n${err.detail}` : ''}`),
+);

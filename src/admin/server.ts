@@ -1,0 +1,50 @@
+// The admin listener (127.0.0.1 by default). Subsystems contribute routes; this file only mounts
+// them. JSON answers; unknown paths get the same problem+json shape as the data path.
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { sendReply } from '../pipeline/reply.js';
+
+export type AdminRoute = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+export interface AdminServer {
+  port(): number;
+  listen(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, null, 2) + '\n';
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+export function createAdminServer(address: string, port: number, routes: ReadonlyMap<string, AdminRoute>): AdminServer {
+  const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const route = routes.get(path);
+    if (!route) return sendReply(res, { status: 404, code: 'route.not_found', message: 'unknown admin path' }, randomUUID());
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return sendReply(res, { status: 405, code: 'request.method_not_allowed', message: 'admin endpoints are read-only' }, randomUUID());
+    }
+    route(req, res);
+  });
+  return {
+    port: () => {
+      const a = server.address();
+      return typeof a === 'object' && a ? a.port : port;
+    },
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ port, host: address }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,117 @@
+// Validated config → immutable Snapshot. The only caller of FilterFactory.create(): everything a
+// request needs (matchers, header lists, filter state, pools) is built here, once.
+import type { GatehouseConfig, HeaderOpsConfig, LimitsConfig } from './schema.js';
+import type { CompiledHeaderOps, CompiledRoute, ResolvedLimits, Snapshot } from './snapshot.js';
+import type { Filter, FilterDeps } from '../pipeline/filter.js';
+import { parseDuration, parseSize } from './units.js';
+import { Router } from '../routing/router.js';
+import { compileCidrs } from '../server/cidr.js';
+import { createCluster, type Cluster } from '../upstream/cluster.js';
+import { FILTERS } from '../filters/registry.js';
+
+export const DEFAULT_LIMITS: ResolvedLimits = {
+  headerTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  idleTimeoutMs: 5_000,
+  maxHeaderBytes: 60 * 1024,
+  maxHeaderCount: 100,
+  maxUriBytes: 16 * 1024,
+  maxBodyBytes: 10 * 1024 * 1024,
+  maxRequestsPerConnection: 1000,
+  maxConnections: 10_000,
+  maxConnectionsPerIp: 256,
+  drainTimeoutMs: 30_000,
+};
+
+/** Upstream response timeout when a route sets none (SECURITY.md: upstream response 30 s). */
+export const DEFAULT_ROUTE_TIMEOUT_MS = 30_000;
+
+export function resolveLimits(l: LimitsConfig | undefined): ResolvedLimits {
+  const d = DEFAULT_LIMITS;
+  if (!l) return d;
+  const dur = (v: number | string | undefined, def: number) => (v === undefined ? def : parseDuration(v));
+  const size = (v: number | string | undefined, def: number) => (v === undefined ? def : parseSize(v));
+  return {
+    headerTimeoutMs: dur(l.header_timeout, d.headerTimeoutMs),
+    requestTimeoutMs: dur(l.request_timeout, d.requestTimeoutMs),
+    idleTimeoutMs: dur(l.idle_timeout, d.idleTimeoutMs),
+    maxHeaderBytes: size(l.max_header_bytes, d.maxHeaderBytes),
+    maxHeaderCount: l.max_header_count ?? d.maxHeaderCount,
+    maxUriBytes: size(l.max_uri_bytes, d.maxUriBytes),
+    maxBodyBytes: size(l.max_body_bytes, d.maxBodyBytes),
+    maxRequestsPerConnection: l.max_requests_per_connection ?? d.maxRequestsPerConnection,
+    maxConnections: l.max_connections ?? d.maxConnections,
+    maxConnectionsPerIp: l.max_connections_per_ip ?? d.maxConnectionsPerIp,
+    drainTimeoutMs: dur(l.drain_timeout, d.drainTimeoutMs),
+  };
+}
+
+function compileHeaderOps(h: HeaderOpsConfig | undefined): CompiledHeaderOps | undefined {
+  if (!h) return undefined;
+  const remove = new Set<string>();
+  const append: string[] = [];
+  for (const n of h.remove ?? []) remove.add(n.toLowerCase());
+  for (const [k, v] of Object.entries(h.set ?? {})) {
+    remove.add(k.toLowerCase());
+    append.push(k, v);
+  }
+  for (const [k, v] of Object.entries(h.add ?? {})) append.push(k, v);
+  return { remove, append };
+}
+
+export interface CompileOptions {
+  baseDir: string;
+  deps: FilterDeps;
+  /** Clusters of the previous snapshot: unchanged ones are reused so their pools stay warm. */
+  previous?: Snapshot | undefined;
+}
+
+export function compileSnapshot(config: GatehouseConfig, opts: CompileOptions): Snapshot {
+  const limits = resolveLimits(config.limits);
+  const clusters = new Map<string, Cluster>();
+  for (const c of config.clusters) {
+    const old = opts.previous?.clusters.get(c.name);
+    clusters.set(c.name, old && old.configKey === JSON.stringify(c) ? old : createCluster(c, opts.baseDir));
+  }
+  const routes = config.routes.map((r, index): CompiledRoute => {
+    const cluster = clusters.get(r.cluster);
+    if (!cluster) throw new Error(`routes[${index}].cluster: unknown cluster "${r.cluster}"`);
+    const filters: Filter[] = [];
+    const chosen = r.filters ?? {};
+    for (const factory of [...FILTERS].sort((a, b) => a.order - b.order)) {
+      const fc = chosen[factory.name];
+      if (fc !== undefined) filters.push(factory.create(fc, opts.deps));
+    }
+    return {
+      name: r.name,
+      index,
+      cluster,
+      filters,
+      stripPrefix: r.rewrite?.strip_prefix?.replace(/\/$/, '') || undefined,
+      addPrefix: r.rewrite?.prefix,
+      requestHeaders: compileHeaderOps(r.request_headers),
+      responseHeaders: compileHeaderOps(r.response_headers),
+      timeoutMs: r.timeout !== undefined ? parseDuration(r.timeout) : DEFAULT_ROUTE_TIMEOUT_MS,
+      maxBodyBytes: r.max_body_bytes !== undefined ? parseSize(r.max_body_bytes) : limits.maxBodyBytes,
+      websocket: r.websocket === true,
+      handlesPreflight: filters.some((f) => f.handlesPreflight === true),
+    };
+  });
+  return {
+    config,
+    limits,
+    trustedProxies: compileCidrs(config.trusted_proxies ?? []),
+    router: new Router(routes.map((value, i) => ({ match: config.routes[i]!.match, value }))),
+    clusters,
+    websocket: routes.some((r) => r.websocket),
+  };
+}
+
+/** Release what an old snapshot holds that the new one does not reuse. */
+export async function retireSnapshot(old: Snapshot, next: Snapshot | undefined): Promise<void> {
+  const keep = new Set(next ? [...next.clusters.values()] : []);
+  const closing: Promise<unknown>[] = [];
+  for (const c of old.clusters.values()) if (!keep.has(c)) closing.push(c.close());
+  for (const r of old.router.entries) for (const f of r.value.filters) if (f.close) closing.push(Promise.resolve(f.close()));
+  await Promise.allSettled(closing);
+}

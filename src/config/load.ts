@@ -1,0 +1,153 @@
+// Loading: read → parse YAML (keeping positions) → interpolate ${...} → validate.
+// Every failure is a ConfigError whose lines name file:line:col and the key path.
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument, type Scalar } from 'yaml';
+import type { GatehouseConfig } from './schema.js';
+import { ConfigError, SourceMap, formatIssue, sortIssues, type Pos } from './issues.js';
+import { formatKeyPath, type Segment } from './key-path.js';
+import { interpolate } from './interpolate.js';
+import { createSecretResolver, describeFsError, envSecrets, fileSecrets, readSmallFile, type Env, type SecretResolver } from './secrets.js';
+import { TreeLimitError, yamlToPlain, type Issue } from './yaml-tree.js';
+import { validateConfig } from './validate.js';
+
+export interface LoadedConfig {
+  config: GatehouseConfig;
+  /** Full lines (FILE:LINE:COL: KEYPATH: MESSAGE) worth showing but not fatal. */
+  warnings: string[];
+  /** Key paths (routes[0].filters.jwt.secret) whose value came from a secret reference. */
+  secretPaths: string[];
+  file: string;
+}
+
+export interface LoadOptions {
+  /** Environment for ${NAME} and ${secret:env:NAME} (default process.env). */
+  env?: Env;
+  /** Resolver for ${secret:provider:ref} (default: env and file providers). */
+  secrets?: SecretResolver;
+  /** Folder that relative secret file paths start from (default: the config file's folder, else cwd). */
+  baseDir?: string;
+}
+
+/** Configs are hand-written; anything near this size is a mistake or an attack. */
+export const MAX_CONFIG_BYTES = 10 * 1024 * 1024;
+
+export async function loadConfigFile(path: string, opts: LoadOptions = {}): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await readSmallFile(path, MAX_CONFIG_BYTES);
+  } catch (err) {
+    throw new ConfigError([`${path}: cannot read config file: ${describeFsError(err as NodeJS.ErrnoException)}`]);
+  }
+  return loadConfigText(text, path, { baseDir: dirname(resolve(path)), ...opts });
+}
+
+export async function loadConfigText(text: string, fileName: string, opts: LoadOptions = {}): Promise<LoadedConfig> {
+  if (text.length > MAX_CONFIG_BYTES) throw new ConfigError([`${fileName}: config is larger than 10 MiB`]);
+  const env = opts.env ?? process.env;
+  const secrets = opts.secrets ?? createSecretResolver([envSecrets(env), fileSecrets(opts.baseDir ?? process.cwd())]);
+
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    merge: true,
+    keepSourceTokens: true,
+  });
+  const at = (offset: number) => lineCounter.linePos(offset);
+  if (doc.errors.length > 0) {
+    // After the first syntax error the parser is lost and what follows is mostly echo; duplicate
+    // keys, though, are independent findings worth listing together.
+    const firstSyntax = doc.errors.find((e) => e.code !== 'DUPLICATE_KEY');
+    const shown = doc.errors.filter((e) => e.code === 'DUPLICATE_KEY' || e === firstSyntax);
+    throw new ConfigError(
+      sortIssues(shown.map((e) => `${fileName}:${fmtPos(at(e.pos[0]))}: ${yamlMessage(e.code, e.message, text, e.pos)}`)),
+    );
+  }
+  const warnings = doc.warnings.map((w) => `${fileName}:${fmtPos(at(w.pos[0]))}: ${lowerFirst(w.message)}`);
+
+  const sourceMap = new SourceMap();
+  const errors: Issue[] = [];
+  const warnIssues: Issue[] = [];
+  const failedPaths: Segment[][] = [];
+  const secretPaths = new Set<string>();
+
+  let value: unknown;
+  try {
+    value = await yamlToPlain(doc, {
+      lineCounter,
+      sourceMap,
+      issues: errors,
+      async onString(s, node, path) {
+        if (!s.includes('${')) return s;
+        const r = await interpolate(s, { env, secrets });
+        for (const issue of r.issues) {
+          const pos = at(offsetOfExpression(text, node, s, issue.index));
+          (issue.severity === 'error' ? errors : warnIssues).push({ path, pos, message: issue.message });
+          if (issue.severity === 'error') failedPaths.push(path);
+        }
+        if (r.secret) secretPaths.add(formatKeyPath(path));
+        // Unquoted `port: ${PORT}` should mean what `port: 8080` means; quoting keeps a string.
+        return node.type === 'PLAIN' && r.changed && !r.secret ? retype(r.value) : r.value;
+      },
+    });
+  } catch (err) {
+    if (err instanceof TreeLimitError) throw new ConfigError([`${fileName}: ${err.message}`]);
+    throw err;
+  }
+  const format = (issues: Issue[]) => issues.map((i) => formatIssue(fileName, i.pos ?? sourceMap.locate(i.path, i.at), i.path, i.message));
+
+  if (value === null || value === undefined) {
+    throw new ConfigError([...format(errors), `${fileName}:1:1: the config is empty`]);
+  }
+  const result = validateConfig(value, { file: fileName, sourceMap, skipPaths: failedPaths });
+  const allErrors = [...format(errors), ...result.errors];
+  if (allErrors.length > 0 || !result.config) throw new ConfigError(sortIssues(allErrors));
+  return {
+    config: result.config,
+    warnings: sortIssues([...warnings, ...format(warnIssues), ...result.warnings]),
+    secretPaths: [...secretPaths].sort(),
+    file: fileName,
+  };
+}
+
+const fmtPos = (p: Pos) => `${p.line}:${p.col}`;
+
+/**
+ * The file offset of the n-th `${` of a scalar's value: the n-th `${` of its source text.
+ * Exact for plain, quoted and block scalars unless an escape sequence spells `${`.
+ */
+function offsetOfExpression(text: string, node: Scalar, value: string, index: number): number {
+  const [start, end] = node.range ?? [0, 0];
+  let n = 0;
+  for (let i = value.indexOf('${'); i >= 0 && i < index; i = value.indexOf('${', i + 2)) n++;
+  const raw = text.slice(start, end);
+  let j = raw.indexOf('${');
+  for (; j >= 0 && n > 0; n--) j = raw.indexOf('${', j + 2);
+  return j >= 0 ? start + j : start;
+}
+
+/** YAML 1.2 core scalars: what an unquoted value would have been had it been written out. */
+function retype(s: string): unknown {
+  if (/^[-+]?[0-9]+$/.test(s)) {
+    const n = Number(s);
+    return Number.isSafeInteger(n) ? n : s;
+  }
+  if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(s)) return Number(s);
+  if (/^(true|True|TRUE)$/.test(s)) return true;
+  if (/^(false|False|FALSE)$/.test(s)) return false;
+  return s;
+}
+
+function yamlMessage(code: string, message: string, text: string, pos: [number, number]): string {
+  if (code === 'DUPLICATE_KEY') return `duplicate key "${text.slice(pos[0], pos[1])}"`;
+  if (code === 'MULTIPLE_DOCS') return 'only one YAML document is allowed (remove the ---)';
+  const line = text.slice(text.lastIndexOf('\n', pos[0] - 1) + 1, text.indexOf('\n', pos[0]) >>> 0);
+  // `{ port: ${PORT} }` is the classic: inside [ ] and { } an unquoted { starts a mapping.
+  const hint = line.includes('${') ? ' (quote values that contain ${...} inside [ ] or { })' : '';
+  return lowerFirst(message.replace(/\.$/, '')) + hint;
+}
+
+function lowerFirst(s: string): string {
+  return /^[A-Z][^A-Z]/.test(s) ? s[0]!.toLowerCase() + s.slice(1) : s;
+}

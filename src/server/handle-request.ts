@@ -1,0 +1,225 @@
+// The per-request pipeline: request id → header scan → Host and path normalization → route →
+// filters → upstream. Every early exit goes through sendReply, so every response carries a
+// problem body with a reason code and the request id.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { RequestContext } from '../pipeline/context.js';
+import type { Reply } from '../pipeline/filter.js';
+import { sendReply } from '../pipeline/reply.js';
+import { runRequestFilters } from '../pipeline/chain.js';
+import type { CompiledRoute, Snapshot } from '../config/snapshot.js';
+import { scanRequestHeaders, type ScannedHeaders } from './request-headers.js';
+import { normalizePath } from '../routing/normalize-path.js';
+import { normalizeHost } from '../routing/host.js';
+import { unmapIp } from './cidr.js';
+import { proxyRequest } from '../upstream/proxy.js';
+import type { AccessLog } from '../observability/access-log.js';
+import type { Socket } from 'node:net';
+import { proxyUpgrade } from '../upstream/websocket.js';
+
+export interface ListenerInfo {
+  scheme: 'http' | 'https';
+  port: number;
+}
+
+export interface RequestServices {
+  snapshot(): Snapshot;
+  accessLog: AccessLog;
+  draining(): boolean;
+}
+
+const VIA = '1.1 gatehouse';
+/** A client-supplied request id is kept only from a trusted proxy and only when short and plain. */
+const PLAIN_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface UpgradeInfo {
+  socket: Socket;
+  head: Buffer;
+}
+
+export function handleRequest(req: IncomingMessage, res: ServerResponse, listener: ListenerInfo, svc: RequestServices, upgrade?: UpgradeInfo): void {
+  const start = performance.now();
+  const snap = svc.snapshot();
+  const clientIp = unmapIp(req.socket.remoteAddress ?? '');
+  const trusted = snap.trustedProxies.has(clientIp);
+  const scanned = scanRequestHeaders(req.rawHeaders, snap.limits.maxHeaderCount, trusted);
+  const requestId = scanned.requestId !== undefined && PLAIN_ID.test(scanned.requestId) ? scanned.requestId : randomUUID();
+  const method = req.method ?? 'GET';
+
+  const early = (reply: Reply, host = '', path = '') => {
+    const ctx = new RequestContext(requestId, start, clientIp, listener.scheme, method, host, path, '', req, res);
+    finishWithReply(ctx, reply, svc);
+  };
+
+  if (scanned.error) return early(scanned.error);
+  const host = normalizeHost(scanned.host!);
+  if (host === undefined) return early({ status: 400, code: 'request.bad_host', message: 'invalid Host header', close: true });
+
+  let target = req.url ?? '';
+  if (target.charCodeAt(0) !== 47 /* '/' */) {
+    const origin = absoluteFormPath(target, host);
+    if (typeof origin !== 'string') return early(origin, host);
+    target = origin;
+  }
+  const norm = normalizePath(target, snap.limits.maxUriBytes);
+  if (!norm.ok) {
+    const status = norm.code === 'request.uri_too_long' ? 414 : 400;
+    return early({ status, code: norm.code, message: norm.message }, host);
+  }
+  const ctx = new RequestContext(requestId, start, clientIp, listener.scheme, method, host, norm.path, norm.query, req, res);
+  if (method === 'TRACE' || method === 'TRACK') {
+    return finishWithReply(ctx, { status: 405, code: 'request.method_not_allowed', message: `${method} is not allowed` }, svc);
+  }
+  const hasBody = scanned.chunked || scanned.contentLength > 0;
+  if (hasBody && (method === 'GET' || method === 'HEAD' || upgrade !== undefined)) {
+    // A body on GET/HEAD is a classic desync vector (SECURITY.md row 4): refuse, never forward.
+    return finishWithReply(ctx, { status: 400, code: 'request.bad_framing', message: `${method} with a body is not accepted`, close: true }, svc);
+  }
+
+  let hit = method === 'OPTIONS' ? matchPreflight(ctx, snap) : undefined;
+  hit ??= snap.router.match(ctx);
+  if (hit === undefined) return finishWithReply(ctx, { status: 404, code: 'route.not_found', message: 'no route matches this request' }, svc);
+  const route = hit.value;
+  ctx.route = route;
+  ctx.params = hit.params;
+  if (scanned.contentLength > route.maxBodyBytes) {
+    return finishWithReply(ctx, { status: 413, code: 'request.body_too_large', message: `the body exceeds ${route.maxBodyBytes} bytes`, close: true }, svc);
+  }
+  const tunnel = upgrade !== undefined && route.websocket && scanned.upgrade !== undefined ? upgrade : undefined;
+  if (route.filters.length === 0) return forward(ctx, route, scanned, listener, svc, tunnel);
+  const r = runRequestFilters(route.filters, ctx);
+  if (r === undefined) return forward(ctx, route, scanned, listener, svc, tunnel);
+  if (!(r instanceof Promise)) return finishWithReply(ctx, r, svc);
+  r.then(
+    (reply) => (reply ? finishWithReply(ctx, reply, svc) : forward(ctx, route, scanned, listener, svc, tunnel)),
+    (err: unknown) => {
+      void err;
+      finishWithReply(ctx, { status: 500, code: 'gateway.internal_error', message: 'a filter failed' }, svc);
+    },
+  );
+}
+
+/** A CORS preflight matches the route of the request it announces, if that route answers preflights. */
+function matchPreflight(ctx: RequestContext, snap: Snapshot) {
+  const acrm = ctx.header('access-control-request-method');
+  if (acrm === undefined || ctx.header('origin') === undefined) return undefined;
+  const hit = snap.router.match({ host: ctx.host, method: acrm, path: ctx.path, query: ctx.query, header: (n) => ctx.header(n) });
+  return hit?.value.handlesPreflight ? hit : undefined;
+}
+
+function absoluteFormPath(target: string, host: string): string | Reply {
+  // Absolute-form is legal on HTTP/1.1 but only for our own authority; anything else is an
+  // attempt to use the gateway as an open proxy (SECURITY.md rows 9, 10).
+  const m = /^https?:\/\/([^/?#]*)(.*)$/i.exec(target);
+  if (!m) return { status: 400, code: 'request.bad_path', message: 'the request target must be a path', close: true };
+  const authority = normalizeHost(m[1]!);
+  if (authority !== host) return { status: 400, code: 'request.bad_host', message: 'the request target names a different host than Host', close: true };
+  const rest = m[2]!;
+  return rest === '' ? '/' : rest.charCodeAt(0) === 63 /* '?' */ ? `/${rest}` : rest;
+}
+
+function finishWithReply(ctx: RequestContext, reply: Reply, svc: RequestServices): void {
+  ctx.status = reply.status;
+  ctx.code = reply.code;
+  attachLog(ctx, svc);
+  if (reply.close) {
+    // Don't read a body we refuse (it may be an attack); close once the answer is out.
+    ctx.res.once('finish', () => ctx.req.socket.destroySoon());
+  }
+  sendReply(ctx.res, reply, ctx.id, ctx.responseHeaders);
+  if (!reply.close && !ctx.req.complete) ctx.req.resume();
+}
+
+function attachLog(ctx: RequestContext, svc: RequestServices): void {
+  ctx.res.once('close', () => {
+    if (!ctx.res.writableFinished && ctx.status !== 101) ctx.code ??= 'client.disconnected';
+    svc.accessLog.write(ctx, performance.now());
+  });
+}
+
+function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHeaders, listener: ListenerInfo, svc: RequestServices, tunnel: UpgradeInfo | undefined): void {
+  const endpoint = route.cluster.pick();
+  if (endpoint === undefined) {
+    return finishWithReply(ctx, { status: 503, code: 'upstream.no_healthy_endpoint', message: 'no upstream endpoint is available' }, svc);
+  }
+  attachLog(ctx, svc);
+  const headers = scanned.upstream;
+  const rh = route.requestHeaders;
+  if (rh !== undefined) applyRemove(headers, rh.remove);
+  headers.push(
+    'host', scanned.host!,
+    'x-forwarded-for', scanned.xff !== undefined ? `${scanned.xff}, ${ctx.clientIp}` : ctx.clientIp,
+    'x-forwarded-proto', scanned.xfProto ?? listener.scheme,
+    'x-forwarded-host', scanned.xfHost ?? scanned.host!,
+    'x-request-id', ctx.id,
+    'via', VIA,
+  );
+  if (rh !== undefined) for (let i = 0; i < rh.append.length; i++) headers.push(rh.append[i]!);
+  if (ctx.upstreamHeaders !== undefined) headers.push(...ctx.upstreamHeaders);
+
+  let path = ctx.path;
+  if (route.stripPrefix !== undefined && (path === route.stripPrefix || path.startsWith(route.stripPrefix + '/'))) {
+    path = path.slice(route.stripPrefix.length) || '/';
+  }
+  if (route.addPrefix !== undefined) path = route.addPrefix === '/' ? path : route.addPrefix.replace(/\/$/, '') + path;
+  if (ctx.query !== '') path = `${path}?${ctx.query}`;
+
+  const onFailure = (c: RequestContext, reply: Reply) => {
+    c.status = reply.status;
+    c.code = reply.code;
+    if (reply.close) c.res.once('finish', () => c.req.socket.destroySoon());
+    sendReply(c.res, reply, c.id, c.responseHeaders);
+  };
+  if (tunnel !== undefined) {
+    return proxyUpgrade(ctx, endpoint, {
+      path, headers, upgrade: scanned.upgrade!, timeoutMs: route.timeoutMs, clientSocket: tunnel.socket, clientHead: tunnel.head,
+      tls: route.cluster.tls, onFailure,
+    });
+  }
+  const req = ctx.req;
+  let body: Readable | null = null;
+  if (scanned.chunked) {
+    body = req.pipe(new BodyLimit(route.maxBodyBytes, ctx));
+  } else if (scanned.contentLength > 0) {
+    ctx.bytesIn = scanned.contentLength;
+    body = req;
+  }
+  const handler = proxyRequest(ctx, endpoint, {
+    path,
+    headers,
+    body,
+    timeoutMs: route.timeoutMs,
+    responseRemove: route.responseHeaders?.remove,
+    responseAppend: route.responseHeaders?.append,
+    onFailure,
+  });
+  ctx.res.once('close', () => {
+    if (!ctx.res.writableFinished) handler.cancel(new Error('client disconnected'));
+  });
+  if (body !== null) {
+    req.once('aborted', () => handler.cancel(Object.assign(new Error('client aborted the body'), { code: 'GH_CLIENT_ABORTED' })));
+  }
+}
+
+function applyRemove(headers: string[], remove: ReadonlySet<string>): void {
+  if (remove.size === 0) return;
+  for (let i = headers.length - 2; i >= 0; i -= 2) if (remove.has(headers[i]!.toLowerCase())) headers.splice(i, 2);
+}
+
+/** Counts a chunked body and fails the upload as soon as it passes the route's limit (row 16). */
+class BodyLimit extends Transform {
+  #left: number;
+  #ctx: RequestContext;
+  constructor(limit: number, ctx: RequestContext) {
+    super();
+    this.#left = limit;
+    this.#ctx = ctx;
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.#left -= chunk.length;
+    this.#ctx.bytesIn += chunk.length;
+    if (this.#left < 0) return cb(Object.assign(new Error('body too large'), { code: 'GH_BODY_TOO_LARGE' }));
+    cb(null, chunk);
+  }
+}

@@ -1,0 +1,166 @@
+// One pass over the client's raw header list: checks framing and Host (SECURITY.md rows 1-3, 9,
+// 13-15) and builds the header list sent upstream. Client-sent copies of forwarding and identity
+// headers never survive this pass; the gateway writes its own.
+import type { Reply } from '../pipeline/filter.js';
+
+/** Hop-by-hop fields (RFC 9110 7.6.1) plus the de-facto ones; never forwarded. */
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'proxy-authorization', 'proxy-authenticate', 'http2-settings',
+]);
+
+/** Fields the gateway owns or that could carry spoofed client identity / routing hints. */
+const SPOOFABLE = new Set([
+  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix',
+  'forwarded', 'x-real-ip', 'true-client-ip', 'cf-connecting-ip', 'x-client-ip', 'x-cluster-client-ip',
+  'x-request-id',
+  // Identity headers other proxies use: an upstream that trusts them must never see a client's copy.
+  'remote-user', 'x-remote-user', 'x-forwarded-user', 'x-forwarded-email', 'x-forwarded-preferred-username',
+  'x-forwarded-groups', 'x-forwarded-access-token', 'x-forwarded-client-cert', 'x-client-cert', 'x-ssl-client-cert',
+  // Method/URL override headers some frameworks honour: they would bypass routing and policy.
+  'x-original-url', 'x-rewrite-url', 'x-http-method-override', 'x-http-method', 'x-method-override',
+  // undici cannot forward Expect and Node already answered 100-continue for us.
+  'expect',
+]);
+const SPOOFABLE_PREFIXES = ['x-gatehouse-', 'x-auth-request-', 'x-ssl-'];
+
+export interface ScannedHeaders {
+  error: Reply | undefined;
+  /** Flat list for the upstream request, without hop-by-hop, spoofable or Host fields. */
+  upstream: string[];
+  /** The single Host value (validated by the caller). */
+  host: string | undefined;
+  xff: string | undefined;
+  xfProto: string | undefined;
+  xfHost: string | undefined;
+  requestId: string | undefined;
+  contentLength: number;
+  chunked: boolean;
+  upgrade: string | undefined;
+}
+
+const bad = (code: 'request.bad_framing' | 'request.bad_host' | 'request.headers_too_large' | 'request.unsupported_encoding', status: number, message: string): Reply => ({
+  status,
+  code,
+  message,
+  close: true,
+});
+
+/** Lower-case and fold '_' to '-' so `X_Gatehouse_User` is caught like `X-Gatehouse-User` (CGI maps both to one variable). */
+function canonicalName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.indexOf('_') === -1 ? lower : lower.replace(/_/g, '-');
+}
+
+function isSpoofable(name: string): boolean {
+  if (SPOOFABLE.has(name)) return true;
+  for (let i = 0; i < SPOOFABLE_PREFIXES.length; i++) if (name.startsWith(SPOOFABLE_PREFIXES[i]!)) return true;
+  return false;
+}
+
+export function scanRequestHeaders(raw: readonly string[], maxCount: number, trusted: boolean): ScannedHeaders {
+  const out: ScannedHeaders = {
+    error: undefined, upstream: [], host: undefined, xff: undefined, xfProto: undefined, xfHost: undefined,
+    requestId: undefined, contentLength: -1, chunked: false, upgrade: undefined,
+  };
+  if (raw.length > maxCount * 2) {
+    out.error = bad('request.headers_too_large', 431, `more than ${maxCount} header fields`);
+    return out;
+  }
+  let connectionTokens: string[] | undefined;
+  let hosts = 0;
+  let teSeen = false;
+  const up = out.upstream;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = canonicalName(raw[i]!);
+    const value = raw[i + 1]!;
+    switch (name) {
+      case 'host':
+        hosts++;
+        out.host = value;
+        continue;
+      case 'content-length': {
+        // Node rejects most conflicts already; this is the second line of defence (row 2).
+        if (out.contentLength !== -1 || !/^[0-9]{1,15}$/.test(value)) {
+          out.error = bad('request.bad_framing', 400, 'invalid or repeated Content-Length');
+          return out;
+        }
+        out.contentLength = Number(value);
+        up.push('content-length', value);
+        continue;
+      }
+      case 'transfer-encoding': {
+        if (teSeen) {
+          out.error = bad('request.bad_framing', 400, 'repeated Transfer-Encoding');
+          return out;
+        }
+        teSeen = true;
+        if (value.trim().toLowerCase() !== 'chunked') {
+          // Only plain `chunked` is safe to re-frame: anything else (gzip, chunked, ",chunked")
+          // is an obfuscation attempt or a coding we would have to decode (row 3).
+          out.error = bad('request.unsupported_encoding', 501, 'only Transfer-Encoding: chunked is supported');
+          return out;
+        }
+        out.chunked = true;
+        continue;
+      }
+      case 'connection':
+        (connectionTokens ??= []).push(...value.toLowerCase().split(',').map((t) => t.trim()).filter(Boolean));
+        continue;
+      case 'upgrade':
+        out.upgrade = value;
+        continue;
+      case 'x-forwarded-for':
+        if (trusted) out.xff = out.xff === undefined ? value : `${out.xff}, ${value}`;
+        continue;
+      case 'x-forwarded-proto':
+        if (trusted) out.xfProto = value;
+        continue;
+      case 'x-forwarded-host':
+        if (trusted) out.xfHost = value;
+        continue;
+      case 'x-request-id':
+        if (trusted) out.requestId = value;
+        continue;
+    }
+    if (HOP_BY_HOP.has(name) || isSpoofable(name)) continue;
+    up.push(raw[i]!, value);
+  }
+  if (hosts !== 1) {
+    out.error = bad('request.bad_host', 400, hosts === 0 ? 'missing Host header' : 'repeated Host header');
+    return out;
+  }
+  if (teSeen && out.contentLength !== -1) {
+    out.error = bad('request.bad_framing', 400, 'both Content-Length and Transfer-Encoding');
+    return out;
+  }
+  if (connectionTokens) {
+    // Fields nominated by Connection are hop-by-hop too (RFC 9110 7.6.1).
+    for (const t of connectionTokens) {
+      if (t === 'close' || t === 'keep-alive' || t === 'upgrade') continue;
+      for (let i = up.length - 2; i >= 0; i -= 2) if (canonicalName(up[i]!) === t) up.splice(i, 2);
+    }
+  }
+  return out;
+}
+
+/** Drop hop-by-hop fields (and those named in Connection) from an upstream response. */
+export function filterResponseHeaders(raw: readonly Buffer[], out: string[], remove: ReadonlySet<string> | undefined): void {
+  let nominated: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || lower === 'x-request-id') {
+      if (lower === 'connection') nominated = raw[i + 1]!.toString('latin1').toLowerCase().split(',').map((t) => t.trim());
+      continue;
+    }
+    if (remove !== undefined && remove.has(lower)) continue;
+    out.push(name, raw[i + 1]!.toString('latin1'));
+  }
+  if (nominated) {
+    for (const t of nominated) {
+      if (!t || t === 'close' || t === 'keep-alive') continue;
+      for (let i = out.length - 2; i >= 0; i -= 2) if (out[i]!.toLowerCase() === t) out.splice(i, 2);
+    }
+  }
+}

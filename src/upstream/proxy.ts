@@ -1,0 +1,155 @@
+// Sends one request upstream through undici's lowest public API (Pool.dispatch with a handler
+// object and raw header arrays; see shared/PERFORMANCE.md for why) and streams the response back
+// with backpressure both ways. One object per request serves as the undici handler and its state.
+import type { Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
+import type { RequestContext } from '../pipeline/context.js';
+import type { Endpoint } from './cluster.js';
+import type { Reply } from '../pipeline/filter.js';
+import { filterResponseHeaders } from '../server/request-headers.js';
+
+export interface ProxyOptions {
+  path: string;
+  headers: string[];
+  body: Readable | null;
+  timeoutMs: number;
+  /** Response header changes from the route. */
+  responseRemove: ReadonlySet<string> | undefined;
+  responseAppend: readonly string[] | undefined;
+  /** Called when the exchange failed before any response byte went to the client. */
+  onFailure(ctx: RequestContext, reply: Reply): void;
+  onResponseHead?(ctx: RequestContext, status: number, headers: string[]): void;
+}
+
+const VIA = '1.1 gatehouse';
+
+class ProxyHandler implements Dispatcher.DispatchHandler {
+  #ctx: RequestContext;
+  #opts: ProxyOptions;
+  #endpoint: Endpoint;
+  #abort: ((err?: Error) => void) | undefined;
+  #done = false;
+
+  constructor(ctx: RequestContext, endpoint: Endpoint, opts: ProxyOptions) {
+    this.#ctx = ctx;
+    this.#opts = opts;
+    this.#endpoint = endpoint;
+  }
+
+  /** The client went away or the body was refused: stop the upstream side. */
+  cancel(err: Error): void {
+    if (this.#done) return;
+    if (this.#abort) this.#abort(err);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    const ctx = this.#ctx;
+    const res = ctx.res;
+    ctx.upstreamHeadersAt = performance.now();
+    if (res.destroyed) return false;
+    const headers: string[] = [];
+    filterResponseHeaders(rawHeaders, headers, this.#opts.responseRemove);
+    const append = this.#opts.responseAppend;
+    if (append !== undefined) for (let i = 0; i < append.length; i++) headers.push(append[i]!);
+    const filters = ctx.route!.filters;
+    for (let i = 0; i < filters.length; i++) {
+      // Response hooks run synchronously on the head; a filter that needs async work must
+      // declare a body need (later) instead of stalling the response here.
+      const f = filters[i]!;
+      if (f.onResponse !== undefined) void f.onResponse(ctx, { status: statusCode, headers });
+    }
+    if (ctx.responseHeaders !== undefined) headers.push(...ctx.responseHeaders);
+    headers.push('x-request-id', ctx.id, 'via', VIA);
+    this.#opts.onResponseHead?.(ctx, statusCode, headers);
+    ctx.status = statusCode;
+    try {
+      res.writeHead(statusCode, headers);
+    } catch {
+      // Node refuses a header value it considers invalid; an upstream that sends one is broken.
+      this.#fail({ status: 502, code: 'upstream.bad_response', message: 'the upstream sent an invalid header' });
+      return false;
+    }
+    res.on('drain', resume);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.#ctx.bytesOut += chunk.length;
+    return this.#ctx.res.write(chunk);
+  }
+
+  onComplete(): void {
+    this.#done = true;
+    this.#endpoint.active--;
+    this.#ctx.res.end();
+  }
+
+  onError(err: Error): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#endpoint.active--;
+    const res = this.#ctx.res;
+    if (res.headersSent) {
+      // Response bytes already reached the client: the only honest signal left is a cut.
+      this.#ctx.code ??= 'upstream.bad_response';
+      res.destroy();
+      return;
+    }
+    this.#opts.onFailure(this.#ctx, classify(err));
+  }
+
+  #fail(reply: Reply): void {
+    this.#abort?.(new Error(reply.code));
+    this.#opts.onFailure(this.#ctx, reply);
+  }
+}
+
+/** Map undici/socket errors to the statuses: 503 connect, 504 timeout, 502 otherwise. */
+export function classify(err: Error & { code?: string }): Reply {
+  switch (err.code) {
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return { status: 504, code: 'upstream.timeout', message: 'the upstream did not answer in time' };
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ECONNREFUSED':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return { status: 503, code: 'upstream.connect_failure', message: 'the upstream could not be reached' };
+    case 'GH_BODY_TOO_LARGE':
+      return { status: 413, code: 'request.body_too_large', message: 'the request body exceeds the limit', close: true };
+    case 'GH_CLIENT_ABORTED':
+      return { status: 400, code: 'request.bad_framing', message: 'the request body was cut short', close: true };
+    default:
+      if (err.code?.startsWith('ERR_TLS') || err.code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || err.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || err.code === 'SELF_SIGNED_CERT_IN_CHAIN' || err.code === 'CERT_HAS_EXPIRED') {
+        return { status: 502, code: 'upstream.bad_response', message: 'the upstream certificate could not be verified' };
+      }
+      return { status: 502, code: 'upstream.bad_response', message: 'the upstream reset the connection or sent an invalid response' };
+  }
+}
+
+export function proxyRequest(ctx: RequestContext, endpoint: Endpoint, opts: ProxyOptions): ProxyHandler {
+  const handler = new ProxyHandler(ctx, endpoint, opts);
+  endpoint.active++;
+  ctx.endpoint = endpoint.origin;
+  ctx.upstreamStart = performance.now();
+  endpoint.pool.dispatch(
+    {
+      path: opts.path,
+      method: ctx.method as Dispatcher.HttpMethod,
+      headers: opts.headers,
+      body: opts.body,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      // undici otherwise refuses to send a body with GET; the pipeline already rejected those.
+      idempotent: false,
+    },
+    handler,
+  );
+  return handler;
+}

@@ -1,0 +1,258 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'undici';
+import { Readable } from 'node:stream';
+import { startUpstream, deadPort, startRawUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { startGateway, simpleSpec, type TestGateway } from '../helpers/gateway.js';
+import { rawRequest } from '../helpers/raw.js';
+
+let up: TestUpstream;
+let gh: TestGateway;
+
+before(async () => {
+  up = await startUpstream();
+  gh = await startGateway({
+    routes: [
+      { name: 'strip', match: { path: { prefix: '/api' } }, cluster: 'up', rewrite: { strip_prefix: '/api', prefix: '/v1' },
+        request_headers: { set: { 'x-env': 'test' }, remove: ['x-drop-me'] }, response_headers: { add: { 'x-served-by': 'gatehouse' }, remove: ['x-internal'] } },
+      { name: 'users', match: { path: { template: '/users/{id}' }, methods: ['GET'] }, cluster: 'up' },
+      { name: 'small', match: { path: { prefix: '/small' } }, cluster: 'up', max_body_bytes: 16 },
+      { name: 'rest', match: { path: { prefix: '/' } }, cluster: 'up' },
+    ],
+    clusters: [{ name: 'up', endpoints: [up.url] }],
+  });
+});
+after(async () => {
+  await gh.stop();
+  await up.close();
+});
+
+const problem = async (res: Awaited<ReturnType<typeof request>>) => {
+  assert.equal(res.headers['content-type'], 'application/problem+json');
+  const body = (await res.body.json()) as Record<string, unknown>;
+  assert.equal(body.request_id, res.headers['x-request-id']);
+  assert.equal(typeof body.code, 'string');
+  assert.equal(body.status, res.statusCode);
+  assert.ok(!JSON.stringify(body).includes('    at '), 'no stack trace');
+  return body;
+};
+
+test('forwards a GET with the normalized path, rewrite and header operations', async () => {
+  const res = await request(`${gh.url}/api/a/../orders//1?x=1&y=%2F`, { headers: { 'x-drop-me': '1', 'x-env': 'spoofed', 'x-keep': 'k' } });
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.headers['x-served-by'], 'gatehouse');
+  assert.match(String(res.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+  const seen = (await res.body.json()) as { url: string; headers: Record<string, string> };
+  assert.equal(seen.url, '/v1/orders/1?x=1&y=%2F');
+  assert.equal(seen.headers['x-env'], 'test');
+  assert.equal(seen.headers['x-drop-me'], undefined);
+  assert.equal(seen.headers['x-keep'], 'k');
+  assert.equal(seen.headers['x-request-id'], res.headers['x-request-id']);
+  assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+  assert.equal(seen.headers['x-forwarded-proto'], 'http');
+  assert.equal(seen.headers['via'], '1.1 gatehouse');
+});
+
+test('response header removal applies to upstream fields', async () => {
+  const u2 = await startUpstream((_q, res) => {
+    res.writeHead(200, { 'x-internal': 'secret', 'content-length': '2' });
+    res.end('ok');
+  });
+  const g2 = await startGateway(simpleSpec(u2.url, { response_headers: { remove: ['x-internal'] } }));
+  try {
+    const res = await request(`${g2.url}/x`);
+    assert.equal(res.headers['x-internal'], undefined);
+    assert.equal(await res.body.text(), 'ok');
+  } finally {
+    await g2.stop();
+    await u2.close();
+  }
+});
+
+test('template routes and method matching: a POST to a GET-only template falls through', async () => {
+  const a = await request(`${gh.url}/users/42`);
+  assert.equal(a.statusCode, 200);
+  await a.body.dump();
+  const logs = await gh.accessLog();
+  assert.ok(logs.some((l) => l.route === 'users' && l.path === '/users/42'));
+});
+
+test('spoofed forwarding and identity headers never reach the upstream', async () => {
+  const res = await request(`${gh.url}/spoof`, {
+    headers: {
+      'x-forwarded-for': '1.2.3.4', 'x-real-ip': '1.2.3.4', forwarded: 'for=1.2.3.4', 'x-request-id': 'client-chosen',
+      'x-gatehouse-subject': 'admin', 'x_gatehouse_roles': 'admin', 'remote-user': 'admin', 'x-forwarded-user': 'admin',
+      'x-auth-request-email': 'a@b', 'x-original-url': '/admin', 'x-http-method-override': 'DELETE',
+    },
+  });
+  const seen = (await res.body.json()) as { headers: Record<string, string> };
+  assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+  assert.notEqual(res.headers['x-request-id'], 'client-chosen');
+  for (const h of ['x-real-ip', 'forwarded', 'x-gatehouse-subject', 'x_gatehouse_roles', 'remote-user', 'x-forwarded-user', 'x-auth-request-email', 'x-original-url', 'x-http-method-override']) {
+    assert.equal(seen.headers[h], undefined, `${h} must be stripped`);
+  }
+});
+
+test('trusted proxies: their X-Forwarded-For is extended and their request id kept', async () => {
+  const g2 = await startGateway(simpleSpec(up.url, {}, { trusted_proxies: ['127.0.0.0/8'] }));
+  try {
+    const res = await request(`${g2.url}/t`, { headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-request-id': 'abc-123' } });
+    const seen = (await res.body.json()) as { headers: Record<string, string> };
+    assert.equal(seen.headers['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
+    assert.equal(seen.headers['x-forwarded-proto'], 'https');
+    assert.equal(res.headers['x-request-id'], 'abc-123');
+    const bad = await request(`${g2.url}/t`, { headers: { 'x-request-id': 'has spaces and "quotes"' } });
+    await bad.body.dump();
+    assert.notEqual(bad.headers['x-request-id'], 'has spaces and "quotes"');
+  } finally {
+    await g2.stop();
+  }
+});
+
+test('hop-by-hop fields and those named in Connection are not forwarded', async () => {
+  const res = await rawRequest(gh.port, 'GET /hop HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, X-Secret-Hop\r\nX-Secret-Hop: 1\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nTrailer: x-t\r\nProxy-Authorization: Basic eA==\r\nX-Kept: yes\r\n\r\n');
+  assert.equal(res.status, 200);
+  const seen = JSON.parse(res.body) as { headers: Record<string, string> };
+  for (const h of ['x-secret-hop', 'keep-alive', 'te', 'trailer', 'proxy-authorization']) assert.equal(seen.headers[h], undefined, h);
+  assert.equal(seen.headers['x-kept'], 'yes');
+});
+
+test('404 for no route, as problem+json with a request id', async () => {
+  const g2 = await startGateway({ routes: [{ name: 'only', match: { path: { exact: '/only' } }, cluster: 'up' }], clusters: [{ name: 'up', endpoints: [up.url] }] });
+  try {
+    const res = await request(`${g2.url}/other`);
+    assert.equal(res.statusCode, 404);
+    const body = await problem(res);
+    assert.equal(body.code, 'route.not_found');
+  } finally {
+    await g2.stop();
+  }
+});
+
+test('400 for encoded slash and other ambiguous paths; nothing forwarded', async () => {
+  const before = up.requests.length;
+  for (const p of ['/a%2fb', '/a%5cb', '/a%00', '/a;b=1', '/%zz']) {
+    const res = await request(`${gh.url}${p}`);
+    assert.equal(res.statusCode, 400, p);
+    assert.equal((await problem(res)).code, 'request.bad_path');
+  }
+  assert.equal(up.requests.length, before);
+});
+
+test('path normalization: dot segments, double slashes and encoded unreserved characters', async () => {
+  for (const [sent, expected] of [['/a/../b', '/b'], ['//b', '/b'], ['/%62', '/b'], ['/x/%2e%2e/y', '/y']] as const) {
+    const res = await request(`${gh.url}${sent}`);
+    const seen = (await res.body.json()) as { url: string };
+    assert.equal(seen.url, expected, sent);
+  }
+});
+
+test('413 when a declared body exceeds the route limit, before anything is forwarded', async () => {
+  const before = up.requests.length;
+  const res = await request(`${gh.url}/small`, { method: 'POST', body: 'x'.repeat(17) });
+  assert.equal(res.statusCode, 413);
+  assert.equal((await problem(res)).code, 'request.body_too_large');
+  assert.equal(up.requests.length, before);
+});
+
+test('413 when a chunked body grows past the limit while streaming', async () => {
+  const res = await request(`${gh.url}/small`, { method: 'POST', body: Readable.from([Buffer.alloc(10), Buffer.alloc(10)]) });
+  assert.equal(res.statusCode, 413);
+  assert.equal((await problem(res)).code, 'request.body_too_large');
+});
+
+test('414 for an overlong URI', async () => {
+  const res = await request(`${gh.url}/${'a'.repeat(17 * 1024)}`);
+  assert.equal(res.statusCode, 414);
+  assert.equal((await problem(res)).code, 'request.uri_too_long');
+});
+
+test('streams a multi-MB body both ways', async () => {
+  const size = 8 * 1024 * 1024;
+  const echo = await startUpstream((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    req.pipe(res);
+  }, { streamBody: true });
+  const g2 = await startGateway(simpleSpec(echo.url, { max_body_bytes: '64MiB' }));
+  try {
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    let sent = 0;
+    const body = new Readable({
+      read() {
+        if (sent >= size) return this.push(null);
+        sent += chunk.length;
+        this.push(chunk);
+      },
+    });
+    const res = await request(`${g2.url}/echo`, { method: 'PUT', body });
+    assert.equal(res.statusCode, 200);
+    let got = 0;
+    for await (const c of res.body) got += (c as Buffer).length;
+    assert.equal(got, size);
+  } finally {
+    await g2.stop();
+    await echo.close();
+  }
+});
+
+test('503 when the endpoint refuses connections', async () => {
+  const port = await deadPort();
+  const g2 = await startGateway(simpleSpec(`http://127.0.0.1:${port}`));
+  try {
+    const res = await request(`${g2.url}/x`);
+    assert.equal(res.statusCode, 503);
+    assert.equal((await problem(res)).code, 'upstream.connect_failure');
+  } finally {
+    await g2.stop();
+  }
+});
+
+test('504 when the upstream does not answer within the route timeout', async () => {
+  const hang = await startUpstream(() => undefined);
+  const g2 = await startGateway(simpleSpec(hang.url, { timeout: '200ms' }));
+  try {
+    const res = await request(`${g2.url}/slow`);
+    assert.equal(res.statusCode, 504);
+    assert.equal((await problem(res)).code, 'upstream.timeout');
+  } finally {
+    await g2.stop();
+    await hang.close();
+  }
+});
+
+test('502 when the upstream resets or sends garbage', async () => {
+  const garbage = await startRawUpstream((s) => s.once('data', () => s.end('HTTP/1.1 2OO OK\r\nbad\r\n\r\n')));
+  const reset = await startRawUpstream((s) => s.once('data', () => s.resetAndDestroy()));
+  const crlf = await startRawUpstream((s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\nX-Bad: a\rb\r\nContent-Length: 0\r\n\r\n')));
+  try {
+    for (const u of [garbage, reset, crlf]) {
+      const g2 = await startGateway(simpleSpec(u.url));
+      try {
+        const res = await request(`${g2.url}/x`);
+        assert.equal(res.statusCode, 502);
+        assert.equal((await problem(res)).code, 'upstream.bad_response');
+      } finally {
+        await g2.stop();
+      }
+    }
+  } finally {
+    await garbage.close();
+    await reset.close();
+    await crlf.close();
+  }
+});
+
+test('access log: one JSON line per request with the documented fields', async () => {
+  const res = await request(`${gh.url}/logged?q=secret-token`);
+  await res.body.dump();
+  const lines = await gh.accessLog();
+  const line = lines.find((l) => l.request_id === res.headers['x-request-id']);
+  assert.ok(line, 'line for the request');
+  for (const k of ['time', 'request_id', 'client_ip', 'method', 'path', 'route', 'cluster', 'endpoint', 'status', 'bytes_in', 'bytes_out', 'duration_ms', 'upstream_ms']) {
+    assert.ok(k in line, `field ${k}`);
+  }
+  assert.equal(line.path, '/logged');
+  assert.equal(line.status, 200);
+  assert.equal(line.route, 'rest');
+  assert.ok(!JSON.stringify(lines).includes('secret-token'), 'query values are not logged');
+});
