@@ -120,7 +120,13 @@ export async function startGateway(opts: { configPath: string; demoUpstream?: bo
   for (const w of loaded.warnings) say(`warning: ${w}`);
   const demo = opts.demoUpstream ? await startDemoUpstream(9000) : undefined;
   if (demo) say(`demo upstream listening on http://127.0.0.1:${demo.port}`);
-  const gw = await createGateway(loaded.config, { baseDir: dirname(resolve(opts.configPath)), signals: true, configPath: opts.configPath, say });
+  let gw: Gateway;
+  try {
+    gw = await createGateway(loaded.config, { baseDir: dirname(resolve(opts.configPath)), signals: true, configPath: opts.configPath, say });
+  } catch (err) {
+    await demo?.close();
+    throw err;
+  }
   const hostOf = (i: number) => loaded.config.listeners[i]!.address ?? '127.0.0.1';
   gw.ports().forEach((p, i) => say(`listening on ${loaded.config.listeners[i]!.tls ? 'https' : 'http'}://${hostOf(i)}:${p}`));
   const ap = gw.adminPort();

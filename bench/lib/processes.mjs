@@ -12,6 +12,11 @@ import path from 'node:path';
 const children = new Set();
 const tempDirs = new Set();
 
+/** Process-group ids of the children we started (each is detached, so pgid = its pid). */
+export function ourProcessGroups() {
+  return new Set([...children].map((p) => p.child.pid).filter(Boolean));
+}
+
 export function makeTempDir(prefix = 'gatehouse-bench-') {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   tempDirs.add(dir);

@@ -52,19 +52,24 @@ async function startNodeTarget(target, env, { argv, readyTimeoutMs = 10000 }) {
 }
 
 /** (b) The reference proxy: Node's practical ceiling (bench/reference-proxy.mjs). */
-export function referenceTarget() {
+export function referenceTarget({ name = 'reference', label = '(b) reference: node:http + undici Pool.dispatch()', nodeArgs = [], stopTimeoutMs = 5000 } = {}) {
   return {
-    name: 'reference',
-    label: '(b) reference: node:http + undici Pool.dispatch()',
+    name,
+    label,
     url: null,
     proc: null,
     async start(env) {
       this.proc = await startNodeTarget(this, env, {
-        argv: (port) => [path.join(env.repoRoot, 'bench/reference-proxy.mjs'), '--port', String(port), '--upstream', `http://127.0.0.1:${env.upstreamPort}`],
+        argv: (port) => [
+          ...nodeArgs,
+          path.join(env.repoRoot, 'bench/reference-proxy.mjs'),
+          '--port', String(port),
+          '--upstream', `http://127.0.0.1:${env.upstreamPort}`,
+        ],
       });
     },
     async stop() {
-      await this.proc?.stop();
+      await this.proc?.stop(stopTimeoutMs);
     },
   };
 }

@@ -1,6 +1,6 @@
 // Running wrk and reading its text report.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { busyBetween, cpuTicks } from './cpu.mjs';
 
 // wrk runs in the harness's own process group (it is short-lived and not detached), so a terminal
 // Ctrl-C reaches it anyway; this set covers the other exits (SIGTERM to the harness, errors).
@@ -8,19 +8,6 @@ const active = new Set();
 export function killActiveWrk() {
   for (const child of active) child.kill('SIGKILL');
   active.clear();
-}
-
-/**
- * Busy and total jiffies of one core from /proc/stat. Used to report the proxy core's CPU time
- * per request: unlike req/s, it stays meaningful when the load core, not the proxy, is the limit.
- */
-export function cpuTicks(cpu) {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `));
-  if (!line) return null;
-  // user nice system idle iowait irq softirq steal ...; idle and iowait are the not-busy ones.
-  const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  return { busy: total - f[3] - f[4], total };
 }
 
 /**
@@ -34,8 +21,8 @@ export async function runWrk({ url, connections, seconds, cpu, watchCpu = null, 
   const r = await spawnWrk({ url, connections, seconds, cpu, timeoutSeconds });
   const wallUs = (performance.now() - t0) * 1000;
   const after = watchCpu === null ? null : cpuTicks(watchCpu);
-  if (before && after && after.total > before.total) {
-    const busy = (after.busy - before.busy) / (after.total - before.total);
+  const busy = busyBetween(before, after);
+  if (busy !== null) {
     r.proxyCpuUtil = busy;
     // Busy fraction x wall time is the CPU time spent on that core (the proxy is alone there);
     // the window includes wrk's start-up and exit, a few ms of idle, which only lowers `busy`.

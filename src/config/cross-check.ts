@@ -1,8 +1,10 @@
 // Checks a schema-valid config for what JSON Schema cannot say: references between sections,
 // uniqueness, and the syntax of strings the runtime parses (templates, CIDRs, hosts, URLs).
 import { isIP } from 'node:net';
+import { compileMatch } from '../routing/match.js';
 import type { Segment } from './key-path.js';
 import type { Issue } from './yaml-tree.js';
+import { lowerFirst } from './issues.js';
 import type { ClusterConfig, GatehouseConfig, HeaderOpsConfig, RouteConfig, StringMatchConfig } from './schema.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -55,7 +57,11 @@ function checkListeners(cfg: GatehouseConfig, out: CrossCheckResult): void {
     if (l.port !== 0) {
       const clash = bound.find((b) => b.port === l.port && addressesOverlap(b.address, address));
       if (clash) {
-        out.errors.push({ path: ['listeners', i, 'port'], message: `${hostPort(address, l.port)} is already used by ${clash.who}` });
+        const message =
+          clash.address === address
+            ? `${hostPort(address, l.port)} is already used by ${clash.who}`
+            : `${hostPort(address, l.port)} overlaps ${hostPort(clash.address, clash.port)} of ${clash.who}`;
+        out.errors.push({ path: ['listeners', i, 'port'], message });
       }
       bound.push({ address, port: l.port, who: `listeners[${i}]` });
     }
@@ -85,7 +91,7 @@ export function cidrProblem(s: string): string | undefined {
   if (slash < 0) return undefined;
   const prefix = s.slice(slash + 1);
   const max = family === 4 ? 32 : 128;
-  if (!/^[0-9]{1,3}$/.test(prefix) || Number(prefix) > max) return `the prefix length must be 0 to ${max} for IPv${family}`;
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(prefix) || Number(prefix) > max) return `the prefix length must be 0 to ${max} for IPv${family}`;
   return undefined;
 }
 
@@ -121,6 +127,7 @@ function endpointProblem(s: string): string | undefined {
 }
 
 function checkRoute(r: RouteConfig, path: Segment[], clusters: ReadonlySet<string>, out: CrossCheckResult): void {
+  const before = out.errors.length;
   if (!clusters.has(r.cluster)) {
     const known = [...clusters].join(', ');
     out.errors.push({
@@ -139,12 +146,6 @@ function checkRoute(r: RouteConfig, path: Segment[], clusters: ReadonlySet<strin
       const problem = templateProblem(m.path.template);
       if (problem) out.errors.push({ path: [...path, 'match', 'path', 'template'], message: `invalid template "${m.path.template}": ${problem}` });
     }
-    for (const k of set) {
-      const p = m.path[k]!;
-      if (/\/\.{1,2}(\/|$)|\/\//.test(p)) {
-        out.warnings.push({ path: [...path, 'match', 'path', k], message: `"${p}" never matches: request paths are normalized (no "//", "." or ".." segments)` });
-      }
-    }
   }
   m?.host?.forEach((h, j) => {
     const problem = hostProblem(h);
@@ -152,6 +153,14 @@ function checkRoute(r: RouteConfig, path: Segment[], clusters: ReadonlySet<strin
   });
   m?.headers?.forEach((s, j) => checkStringMatch(s, [...path, 'match', 'headers', j], out));
   m?.query?.forEach((s, j) => checkStringMatch(s, [...path, 'match', 'query', j], out));
+  if (out.errors.length === before) {
+    // The router has the last word: whatever it would refuse at startup, validate refuses now.
+    try {
+      compileMatch(m);
+    } catch (err) {
+      out.errors.push({ path: [...path, 'match'], message: lowerFirst((err as Error).message) });
+    }
+  }
   checkHeaderOps(r.request_headers, [...path, 'request_headers'], out);
   checkHeaderOps(r.response_headers, [...path, 'response_headers'], out);
 }
@@ -177,7 +186,7 @@ export function templateProblem(t: string): string | undefined {
   return undefined;
 }
 
-/** example.com, *.example.com, an IPv4 address or a bracketed IPv6 address; no port. */
+/** example.com, *.example.com, *, an IPv4 address or a bracketed IPv6 address; no port. */
 export function hostProblem(h: string): string | undefined {
   if (h.startsWith('[')) return h.endsWith(']') && isIP(h.slice(1, -1)) === 6 ? undefined : 'expected a bracketed IPv6 address such as [::1]';
   if (h.includes(':')) return 'must not include a port (ports are ignored when matching)';
@@ -186,12 +195,11 @@ export function hostProblem(h: string): string | undefined {
     const label = labels[i]!;
     if (label === '*') {
       if (i !== 0) return '"*." is allowed only as the leftmost label';
-      if (labels.length < 2) return 'a wildcard needs a domain, such as *.example.com';
-      continue;
+      continue; // "*" alone means any host
     }
     if (label.includes('*')) return '"*" must be a whole label, as in *.example.com';
     if (label === '') return 'empty label';
-    if (!/^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label)) return `invalid label "${label}"`;
+    if (!/^[A-Za-z0-9_~]([A-Za-z0-9_~-]{0,61}[A-Za-z0-9_~])?$/.test(label)) return `invalid label "${label}"`;
   }
   return undefined;
 }
@@ -206,3 +214,4 @@ function checkHeaderOps(ops: HeaderOpsConfig | undefined, path: Segment[], out: 
     }
   }
 }
+

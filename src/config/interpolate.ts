@@ -23,6 +23,8 @@ export interface Interpolated {
   value: string;
   /** True when any part came from a secret reference. */
   secret: boolean;
+  /** The resolved secret values, so messages can be scrubbed of them. */
+  secretValues: string[];
   /** True when the string changed (an env var or secret was substituted, or $${ unescaped). */
   changed: boolean;
   issues: InterpolationIssue[];
@@ -34,7 +36,7 @@ export interface InterpolateOptions {
 }
 
 export async function interpolate(input: string, opts: InterpolateOptions): Promise<Interpolated> {
-  const result: Interpolated = { value: input, secret: false, changed: false, issues: [] };
+  const result: Interpolated = { value: input, secret: false, secretValues: [], changed: false, issues: [] };
   if (!input.includes('${')) return result;
 
   let out = '';
@@ -77,7 +79,9 @@ export async function interpolate(input: string, opts: InterpolateOptions): Prom
         continue;
       }
       try {
-        out += await opts.secrets.resolve(ref.slice(0, colon), ref.slice(colon + 1));
+        const v = await opts.secrets.resolve(ref.slice(0, colon), ref.slice(colon + 1));
+        result.secretValues.push(v);
+        out += v;
       } catch (err) {
         issue(`secret ${expr}: ${(err as Error).message}`);
       }

@@ -16,8 +16,9 @@ interface NodePos {
 export class SourceMap {
   readonly #byPath = new Map<string, NodePos>();
 
-  set(path: readonly Segment[], value: Pos, key?: Pos): void {
-    this.#byPath.set(pathKey(path), { key, value });
+  /** `at` is pathKey(path), built incrementally by the caller while it walks the document. */
+  set(at: string, value: Pos, key?: Pos): void {
+    this.#byPath.set(at, { key, value });
   }
 
   /** The position of the key (if asked and known) or value at path, else of the nearest ancestor. */
@@ -34,6 +35,11 @@ export function formatIssue(file: string, pos: Pos | undefined, path: readonly S
   const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
   const keyPath = formatKeyPath(path);
   return keyPath ? `${where}: ${keyPath}: ${message}` : `${where}: ${message}`;
+}
+
+/** Messages are lowercase (STYLE.md); "An HTTP field" → "an HTTP field", acronyms keep their case. */
+export function lowerFirst(s: string): string {
+  return /^[A-Z][^A-Z]/.test(s) ? s[0]!.toLowerCase() + s.slice(1) : s;
 }
 
 /** Sorts lines by file position so output follows the file top to bottom. */

@@ -15,9 +15,14 @@ export function formatKeyPath(path: readonly Segment[]): string {
   return out;
 }
 
-/** The map key of a path; arrays and objects never collide because indices are numbers. */
+/** Map key of one step below `parent`; built incrementally while walking a document. */
+export const childKey = (parent: string, seg: Segment): string => parent + (typeof seg === 'number' ? '\u0001' : '\u0002') + seg;
+
+/** The map key of a path; arrays and objects never collide because indices are marked. */
 export function pathKey(path: readonly Segment[]): string {
-  return JSON.stringify(path);
+  let k = '';
+  for (const seg of path) k = childKey(k, seg);
+  return k;
 }
 
 /** ajv's instancePath ("/routes/2/match") → segments; all-digit segments become indices. */

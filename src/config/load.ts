@@ -3,7 +3,7 @@
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Scalar } from 'yaml';
 import type { GatehouseConfig } from './schema.js';
-import { ConfigError, SourceMap, formatIssue, sortIssues, type Pos } from './issues.js';
+import { ConfigError, SourceMap, formatIssue, lowerFirst, sortIssues, type Pos } from './issues.js';
 import { formatKeyPath, type Segment } from './key-path.js';
 import { interpolate } from './interpolate.js';
 import { createSecretResolver, describeFsError, envSecrets, fileSecrets, readSmallFile, type Env, type SecretResolver } from './secrets.js';
@@ -52,7 +52,6 @@ export async function loadConfigText(text: string, fileName: string, opts: LoadO
     prettyErrors: false,
     uniqueKeys: true,
     merge: true,
-    keepSourceTokens: true,
   });
   const at = (offset: number) => lineCounter.linePos(offset);
   if (doc.errors.length > 0) {
@@ -69,8 +68,24 @@ export async function loadConfigText(text: string, fileName: string, opts: LoadO
   const sourceMap = new SourceMap();
   const errors: Issue[] = [];
   const warnIssues: Issue[] = [];
-  const failedPaths: Segment[][] = [];
   const secretPaths = new Set<string>();
+  const coercible: Segment[][] = [];
+  const secretValues = new Set<string>();
+  // Messages quote values (an endpoint URL, a cluster name); none may carry a secret into a log.
+  const scrub = (lines: string[]) =>
+    secretValues.size === 0 ? lines : lines.map((l) => [...secretValues].reduce((acc, v) => acc.split(v).join('[secret]'), l));
+
+  const interpolateAt = async (s: string, node: Scalar, path: Segment[]) => {
+    const r = await interpolate(s, { env, secrets });
+    for (const issue of r.issues) {
+      const pos = at(offsetOfExpression(text, node, s, issue.index));
+      (issue.severity === 'error' ? errors : warnIssues).push({ path, pos, message: issue.message });
+    }
+    if (r.secret) secretPaths.add(formatKeyPath(path));
+    for (const v of r.secretValues) if (v !== '') secretValues.add(v);
+    if (r.changed) coercible.push(path);
+    return r.value;
+  };
 
   let value: unknown;
   try {
@@ -78,17 +93,8 @@ export async function loadConfigText(text: string, fileName: string, opts: LoadO
       lineCounter,
       sourceMap,
       issues: errors,
-      async onString(s, node, path) {
-        if (!s.includes('${')) return s;
-        const r = await interpolate(s, { env, secrets });
-        for (const issue of r.issues) {
-          const pos = at(offsetOfExpression(text, node, s, issue.index));
-          (issue.severity === 'error' ? errors : warnIssues).push({ path, pos, message: issue.message });
-          if (issue.severity === 'error') failedPaths.push(path);
-        }
-        if (r.secret) secretPaths.add(formatKeyPath(path));
-        // Unquoted `port: ${PORT}` should mean what `port: 8080` means; quoting keeps a string.
-        return node.type === 'PLAIN' && r.changed && !r.secret ? retype(r.value) : r.value;
+      onString(s, node, path) {
+        return s.includes('${') ? interpolateAt(s, node, path) : s;
       },
     });
   } catch (err) {
@@ -100,12 +106,12 @@ export async function loadConfigText(text: string, fileName: string, opts: LoadO
   if (value === null || value === undefined) {
     throw new ConfigError([...format(errors), `${fileName}:1:1: the config is empty`]);
   }
-  const result = validateConfig(value, { file: fileName, sourceMap, skipPaths: failedPaths });
+  const result = validateConfig(value, { file: fileName, sourceMap, skipPaths: errors.map((e) => e.path), coercible });
   const allErrors = [...format(errors), ...result.errors];
-  if (allErrors.length > 0 || !result.config) throw new ConfigError(sortIssues(allErrors));
+  if (allErrors.length > 0 || !result.config) throw new ConfigError(scrub(sortIssues(allErrors)));
   return {
     config: result.config,
-    warnings: sortIssues([...warnings, ...format(warnIssues), ...result.warnings]),
+    warnings: scrub(sortIssues([...warnings, ...format(warnIssues), ...result.warnings])),
     secretPaths: [...secretPaths].sort(),
     file: fileName,
   };
@@ -127,27 +133,17 @@ function offsetOfExpression(text: string, node: Scalar, value: string, index: nu
   return j >= 0 ? start + j : start;
 }
 
-/** YAML 1.2 core scalars: what an unquoted value would have been had it been written out. */
-function retype(s: string): unknown {
-  if (/^[-+]?[0-9]+$/.test(s)) {
-    const n = Number(s);
-    return Number.isSafeInteger(n) ? n : s;
-  }
-  if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(s)) return Number(s);
-  if (/^(true|True|TRUE)$/.test(s)) return true;
-  if (/^(false|False|FALSE)$/.test(s)) return false;
-  return s;
-}
-
 function yamlMessage(code: string, message: string, text: string, pos: [number, number]): string {
-  if (code === 'DUPLICATE_KEY') return `duplicate key "${text.slice(pos[0], pos[1])}"`;
+  if (code === 'DUPLICATE_KEY') {
+    // The error marks only the key's first character; the key runs to its ':' indicator.
+    const key = /^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\n]*?)\s*:(?:\s|$)/.exec(text.slice(pos[0]))?.[1];
+    return key ? `duplicate key ${key.startsWith('"') || key.startsWith("'") ? key : JSON.stringify(key)}` : 'duplicate key';
+  }
   if (code === 'MULTIPLE_DOCS') return 'only one YAML document is allowed (remove the ---)';
-  const line = text.slice(text.lastIndexOf('\n', pos[0] - 1) + 1, text.indexOf('\n', pos[0]) >>> 0);
+  const eol = text.indexOf('\n', pos[0]);
+  const line = text.slice(text.lastIndexOf('\n', pos[0] - 1) + 1, eol < 0 ? undefined : eol);
   // `{ port: ${PORT} }` is the classic: inside [ ] and { } an unquoted { starts a mapping.
   const hint = line.includes('${') ? ' (quote values that contain ${...} inside [ ] or { })' : '';
   return lowerFirst(message.replace(/\.$/, '')) + hint;
 }
 
-function lowerFirst(s: string): string {
-  return /^[A-Z][^A-Z]/.test(s) ? s[0]!.toLowerCase() + s.slice(1) : s;
-}

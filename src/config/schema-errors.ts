@@ -4,6 +4,7 @@ import type { ErrorObject } from 'ajv';
 import { Duration, Size } from './schema.js';
 import { fromPointer, pathKey } from './key-path.js';
 import type { Issue } from './yaml-tree.js';
+import { lowerFirst } from './issues.js';
 
 /** Unions whose branches mean one thing to a user: report the thing, not the branches. */
 const UNION_MESSAGES = new Map<string | undefined, string>([
@@ -157,10 +158,6 @@ function describePattern(pattern: string, description: string | undefined): stri
   return `must match the pattern ${pattern}`;
 }
 
-/** "An HTTP field name" → "an HTTP field name"; acronyms keep their case. */
-function lowerFirst(s: string): string {
-  return /^[A-Z][^A-Z]/.test(s) ? s[0]!.toLowerCase() + s.slice(1) : s;
-}
 
 export function jsonType(v: unknown): string {
   if (v === null) return 'null';

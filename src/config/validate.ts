@@ -1,6 +1,6 @@
 // Validation: the JSON Schema (the same one committed for editors), then cross-references, then
 // warnings. Every problem becomes one line: FILE:LINE:COL: KEYPATH: MESSAGE.
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
 import { filtersSchema } from '../filters/registry.js';
 import { configSchema, type GatehouseConfig } from './schema.js';
@@ -9,7 +9,9 @@ import { crossCheck } from './cross-check.js';
 import { unitIssues } from './unit-bounds.js';
 import { shadowWarnings } from './shadowing.js';
 import { formatIssue, sortIssues, type SourceMap } from './issues.js';
-import { pathKey, type Segment } from './key-path.js';
+
+export { ConfigError } from './issues.js';
+import { fromPointer, pathKey, type Segment } from './key-path.js';
 import type { Issue } from './yaml-tree.js';
 
 export interface ValidateOptions {
@@ -19,6 +21,12 @@ export interface ValidateOptions {
   sourceMap?: SourceMap;
   /** Paths already reported (e.g. a missing env var): their follow-on errors are noise. */
   skipPaths?: readonly (readonly Segment[])[];
+  /**
+   * Paths whose string value came from interpolation. Environment variables are always strings,
+   * so where the schema wants a number or boolean there (`port: ${PORT}`), the string is read as
+   * one, the way Compose does.
+   */
+  coercible?: readonly (readonly Segment[])[];
 }
 
 export interface ValidationResult {
@@ -50,7 +58,9 @@ export function validateConfig(value: unknown, opts: ValidateOptions): Validatio
         .map((i) => formatIssue(opts.file, i.pos ?? opts.sourceMap?.locate(i.path, i.at), i.path, i.message)),
     );
 
-  if (!check(value)) {
+  let valid = check(value);
+  if (!valid && opts.coercible?.length && coerce(value, check.errors ?? [], opts.coercible)) valid = check(value);
+  if (!valid) {
     return { config: undefined, errors: format(schemaIssues(check.errors ?? [], value)), warnings: [] };
   }
   const config = value as GatehouseConfig;
@@ -63,4 +73,35 @@ export function validateConfig(value: unknown, opts: ValidateOptions): Validatio
 function isSkipped(path: readonly Segment[], skip: ValidateOptions['skipPaths']): boolean {
   if (!skip || skip.length === 0) return false;
   return skip.some((s) => s.length <= path.length && pathKey(path.slice(0, s.length)) === pathKey(s));
+}
+
+/** Rewrites interpolated strings that failed validation into numbers/booleans; true if any changed. */
+function coerce(root: unknown, errors: readonly ErrorObject[], coercible: readonly (readonly Segment[])[]): boolean {
+  const wanted = new Set(coercible.map((p) => pathKey(p)));
+  let changed = false;
+  for (const e of errors) {
+    const path = fromPointer(e.instancePath, root);
+    if (path.length === 0 || !wanted.has(pathKey(path))) continue;
+    const parent = path.slice(0, -1).reduce<unknown>((o, k) => (o as Record<string | number, unknown>)[k], root) as Record<string | number, unknown>;
+    const last = path[path.length - 1]!;
+    const v = parent[last];
+    const typed = typeof v === 'string' ? scalarOf(v) : v;
+    if (typed !== v) {
+      parent[last] = typed;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/** YAML 1.2 core schema: what the text would have meant written unquoted. */
+function scalarOf(s: string): unknown {
+  if (/^[-+]?[0-9]+$/.test(s)) {
+    const n = Number(s);
+    return Number.isSafeInteger(n) ? n : s;
+  }
+  if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(s)) return Number(s);
+  if (/^(true|True|TRUE)$/.test(s)) return true;
+  if (/^(false|False|FALSE)$/.test(s)) return false;
+  return s;
 }

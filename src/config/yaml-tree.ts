@@ -1,9 +1,9 @@
 // Turns a parsed YAML document into plain JSON-like values while recording where every key and
 // value sits in the file, so later errors can name file:line:col. Aliases are expanded here
-// (yaml's own toJS would lose positions), under a node budget that stops alias bombs
-// ("billion laughs") long before they cost real memory.
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node as YamlNode, type Pair, type Scalar, type YAMLMap } from 'yaml';
-import type { Segment } from './key-path.js';
+// (yaml's own toJS would lose positions), under a budget that stops alias bombs ("billion
+// laughs") long before they cost real memory.
+import { isAlias, isMap, isScalar, isSeq, type Alias, type Document, type LineCounter, type Node as YamlNode, type Pair, type Scalar, type YAMLMap } from 'yaml';
+import { childKey, type Segment } from './key-path.js';
 import type { Pos, SourceMap } from './issues.js';
 
 export interface Issue {
@@ -19,12 +19,16 @@ export interface TreeOptions {
   lineCounter: LineCounter;
   sourceMap: SourceMap;
   issues: Issue[];
-  /** Called for every string scalar (values only, never keys); returns the value to use. */
-  onString(value: string, node: Scalar, path: Segment[]): Promise<unknown>;
+  /**
+   * Called for every string scalar (values only, never keys); returns the value to use, or a
+   * promise of it (secret lookups). The walk itself stays synchronous: a large file costs no
+   * more than a few milliseconds per 10k nodes.
+   */
+  onString(value: string, node: Scalar, path: Segment[]): unknown;
 }
 
-/** Far above any real config (thousands of routes), far below what hurts. */
-export const MAX_NODES = 250_000;
+/** Nodes produced by expanding aliases. Real configs reuse a few blocks; bombs need millions. */
+export const MAX_ALIAS_NODES = 50_000;
 export const MAX_DEPTH = 64;
 
 /** Aborts the walk: the document cannot be expanded safely. */
@@ -32,12 +36,18 @@ export class TreeLimitError extends Error {}
 
 export async function yamlToPlain(doc: Document, opts: TreeOptions): Promise<unknown> {
   const w = new Walker(doc, opts);
-  return w.value(doc.contents, [], undefined);
+  const root = { value: undefined as unknown };
+  w.assign(root, 'value', w.value(doc.contents, [], '', undefined));
+  await Promise.all(w.pending);
+  return root.value;
 }
 
 class Walker {
-  #nodes = 0;
+  readonly pending: Promise<void>[] = [];
+  #aliasDepth = 0;
+  #aliasNodes = 0;
   readonly #active = new Set<unknown>();
+  readonly #targets = new Map<Alias, YamlNode | undefined>();
 
   constructor(
     readonly doc: Document,
@@ -49,26 +59,41 @@ class Walker {
     return this.opts.lineCounter.linePos(offset);
   }
 
-  async value(node: unknown, path: Segment[], keyPos: Pos | undefined, at?: Pos): Promise<unknown> {
-    if (++this.#nodes > MAX_NODES) {
-      throw new TreeLimitError(`document expands to more than ${MAX_NODES} nodes (alias bomb?)`);
+  /** Sets obj[key], now or when a promised value arrives. defineProperty: "__proto__" stays data. */
+  assign(obj: object, key: string | number, v: unknown): void {
+    if (v instanceof Promise) {
+      this.assign(obj, key, null); // hold the key's place: key order is part of the config
+      this.pending.push(v.then((r) => this.assign(obj, key, r)));
+      return;
+    }
+    if (key === '__proto__') Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
+    else (obj as Record<string | number, unknown>)[key] = v;
+  }
+
+  value(node: unknown, path: Segment[], key: string, keyPos: Pos | undefined, at?: Pos): unknown {
+    if (this.#aliasDepth > 0 && ++this.#aliasNodes > MAX_ALIAS_NODES) {
+      throw new TreeLimitError(`aliases expand to more than ${MAX_ALIAS_NODES} nodes (an alias bomb?)`);
     }
     if (path.length > MAX_DEPTH) throw new TreeLimitError(`nesting deeper than ${MAX_DEPTH} levels`);
     // An alias is reported where it is written; what it expands to keeps the anchor's positions.
-    this.opts.sourceMap.set(path, at ?? (node == null ? keyPos : undefined) ?? this.pos(node), keyPos);
+    this.opts.sourceMap.set(key, at ?? (node == null ? keyPos : undefined) ?? this.pos(node), keyPos);
     if (node == null) return null;
     if (isAlias(node)) {
       const target = this.#deref(node, path);
-      return target === undefined ? null : this.value(target, path, keyPos, at ?? this.pos(node));
+      if (target === undefined) return null;
+      this.#aliasDepth++;
+      try {
+        return this.value(target, path, key, keyPos, at ?? this.pos(node));
+      } finally {
+        this.#aliasDepth--;
+      }
     }
-    if (isScalar(node)) {
-      return typeof node.value === 'string' ? this.opts.onString(node.value, node, path) : node.value;
-    }
-    if (isMap(node)) return this.#enter(node, () => this.#map(node, path));
+    if (isScalar(node)) return typeof node.value === 'string' ? this.opts.onString(node.value, node, path) : node.value;
+    if (isMap(node)) return this.#enter(node, () => this.#map(node, path, key));
     if (isSeq(node)) {
-      return this.#enter(node, async () => {
+      return this.#enter(node, () => {
         const out: unknown[] = [];
-        for (const item of node.items) out.push(await this.value(item, [...path, out.length], undefined));
+        node.items.forEach((item, i) => this.assign(out, i, this.value(item, [...path, i], childKey(key, i), undefined)));
         return out;
       });
     }
@@ -76,14 +101,12 @@ class Walker {
     return null;
   }
 
-  async #map(node: YAMLMap, path: Segment[]): Promise<Record<string, unknown>> {
+  #map(node: YAMLMap, path: Segment[], key: string): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const pair of this.#pairs(node, path)) {
-      const key = this.#key(pair, path);
-      if (key === undefined || Object.hasOwn(out, key)) continue; // explicit keys beat merged ones
-      const v = await this.value(pair.value, [...path, key], this.pos(pair.key));
-      // defineProperty: a key named __proto__ must stay data, not become the prototype
-      Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+      const k = this.#key(pair, path);
+      if (k === undefined || Object.hasOwn(out, k)) continue; // explicit keys beat merged ones
+      this.assign(out, k, this.value(pair.value, [...path, k], childKey(key, k), this.pos(pair.key)));
     }
     return out;
   }
@@ -108,8 +131,7 @@ class Walker {
           continue;
         }
         if (this.#active.has(target)) throw new TreeLimitError('a merge key (<<) refers to a mapping that contains it');
-        this.#nodes += target.items.length;
-        if (this.#nodes > MAX_NODES) throw new TreeLimitError(`document expands to more than ${MAX_NODES} nodes (alias bomb?)`);
+        this.#aliasNodes += target.items.length;
         merged.push(...this.#pairs(target, path, visiting));
       }
     }
@@ -126,8 +148,10 @@ class Walker {
     return undefined;
   }
 
-  #deref(alias: YamlNode & { source: string; resolve(doc: Document): unknown }, path: Segment[]): YamlNode | undefined {
-    const target = alias.resolve(this.doc) as YamlNode | undefined;
+  #deref(alias: Alias, path: Segment[]): YamlNode | undefined {
+    // resolve() scans the whole document each time; one alias node always means one target.
+    let target = this.#targets.get(alias);
+    if (!this.#targets.has(alias)) this.#targets.set(alias, (target = alias.resolve(this.doc) as YamlNode | undefined));
     if (!target) {
       this.opts.issues.push({ path, pos: this.pos(alias), message: `unknown alias *${alias.source} (an anchor must be defined before its alias)` });
       return undefined;
@@ -136,10 +160,10 @@ class Walker {
     return target;
   }
 
-  async #enter<R>(node: unknown, fn: () => Promise<R>): Promise<R> {
+  #enter<R>(node: unknown, fn: () => R): R {
     this.#active.add(node);
     try {
-      return await fn();
+      return fn();
     } finally {
       this.#active.delete(node);
     }

@@ -27,7 +27,9 @@ export function sendReply(res: ServerResponse, reply: Reply, requestId: string, 
   }
   const body = reply.empty ? '' : problemBody(reply, requestId);
   const headers: string[] = reply.empty
-    ? ['content-length', '0', 'x-request-id', requestId]
+    ? reply.status === 204 || reply.status === 304
+      ? ['x-request-id', requestId] // RFC 9110 8.6: no Content-Length on 204
+      : ['content-length', '0', 'x-request-id', requestId]
     : ['content-type', 'application/problem+json', 'content-length', String(Buffer.byteLength(body)), 'x-request-id', requestId, 'cache-control', 'no-store'];
   if (reply.headers) for (const k in reply.headers) headers.push(k, reply.headers[k]!);
   if (extra) for (let i = 0; i < extra.length; i++) headers.push(extra[i]!);

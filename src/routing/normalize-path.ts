@@ -64,8 +64,9 @@ const HEX_UPPER = '0123456789ABCDEF';
  * the caller first.
  */
 export function normalizePath(target: string, maxUriBytes: number): NormalizeResult {
-  // length counts UTF-16 units; a unit is at most 3 UTF-8 bytes, so the exact byte count is only
-  // needed near the limit (Node hands us latin1, one unit per byte, but be exact for any caller).
+  // Node's HTTP/1 req.url is latin1-decoded (one unit per byte), but a caller may pass a string
+  // decoded from UTF-8. A unit is at most 3 UTF-8 bytes, so only a target within 3x of the limit
+  // is measured as UTF-8: exact for UTF-8 strings, an overstatement (never an under-) for latin1.
   const len = target.length;
   if (len > maxUriBytes || (len * 3 > maxUriBytes && Buffer.byteLength(target, 'utf8') > maxUriBytes)) return TOO_LONG;
   if (len === 0 || target.charCodeAt(0) !== SLASH) return NOT_ORIGIN_FORM;

@@ -108,6 +108,10 @@ function matchTemplate(segments: readonly Segment[], path: string): Params | nul
   return pos > path.length ? (params ?? newParams()) : null;
 }
 
-// Null prototype: a parameter named like an Object.prototype member must stay a plain value, and
-// a name the template does not have must read as undefined.
-const newParams = (): Params => Object.create(null) as Params;
+// Parameters live on objects whose prototype chain is empty, so that a parameter named like an
+// Object.prototype member ('__proto__', 'constructor') stays a plain value and a name the template
+// lacks reads as undefined. A constructor is used instead of Object.create(null), which makes a
+// dictionary-mode object that is several times slower to create and fill.
+const NullProtoParams = function (this: Params) {} as unknown as new () => Params;
+NullProtoParams.prototype = Object.create(null) as object;
+const newParams = (): Params => new NullProtoParams();

@@ -22,13 +22,18 @@ export class Router<R> {
   /** Compiles every match; throws on an invalid host or path pattern. */
   constructor(readonly entries: readonly RouteEntry<R>[]) {
     const all: Compiled<R>[] = entries.map((e) => ({ match: compileMatch(e.match), value: e.value }));
+    // In a host's own list every route matches that host by construction, so the per-request
+    // host check is dropped. One copy per route, shared by every list it appears in: the lists
+    // are hosts x routes long, and should cost pointers, not objects.
+    const hostChecked = all.map((c) => ({ match: { ...c.match, hosts: undefined }, value: c.value }));
     const names = new Set<string>();
     for (const c of all) for (const h of c.match.hosts?.exact ?? []) names.add(h);
     for (const name of names) {
-      this.#byHost.set(
-        name,
-        all.filter((c) => c.match.hosts === undefined || hostMatches(c.match.hosts, name)),
-      );
+      const list: Compiled<R>[] = [];
+      all.forEach(({ match: { hosts } }, i) => {
+        if (hosts === undefined || hostMatches(hosts, name)) list.push(hostChecked[i]!);
+      });
+      this.#byHost.set(name, list);
     }
     this.#otherHosts = all.filter((c) => c.match.hosts === undefined || c.match.hosts.suffixes.length > 0);
   }

@@ -65,11 +65,11 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, listene
   const norm = normalizePath(target, snap.limits.maxUriBytes);
   if (!norm.ok) {
     const status = norm.code === 'request.uri_too_long' ? 414 : 400;
-    return early({ status, code: norm.code, message: norm.message }, host);
+    return early({ status, code: norm.code, message: norm.message, close: status === 414 }, host);
   }
   const ctx = new RequestContext(requestId, start, clientIp, listener.scheme, method, host, norm.path, norm.query, req, res);
   if (method === 'TRACE' || method === 'TRACK') {
-    return finishWithReply(ctx, { status: 405, code: 'request.method_not_allowed', message: `${method} is not allowed` }, svc);
+    return finishWithReply(ctx, { status: 405, code: 'request.method_not_allowed', message: `${method} is not allowed`, close: true }, svc);
   }
   const hasBody = scanned.chunked || scanned.contentLength > 0;
   if (hasBody && (method === 'GET' || method === 'HEAD' || upgrade !== undefined)) {

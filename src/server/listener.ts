@@ -26,24 +26,64 @@ export interface Listener {
 }
 
 /** Node's parser error codes → the status SECURITY.md asks for. */
-function parserErrorReply(err: Error & { code?: string }): Reply {
+function parserErrorReply(err: Error & { code?: string; reason?: string }): Reply {
+  const reason = err.reason ?? '';
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
       return { status: 431, code: 'request.headers_too_large', message: 'the header section is too large', close: true };
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return { status: 408, code: 'request.timeout', message: 'the request was not received in time', close: true };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      // Row 6 / resource table: an oversize chunk line is a 413, not a generic framing error.
+      return { status: 413, code: 'request.bad_framing', message: 'a chunk line is too long', close: true };
     case 'HPE_INVALID_TRANSFER_ENCODING':
     case 'HPE_UNEXPECTED_CONTENT_LENGTH':
     case 'HPE_INVALID_CONTENT_LENGTH':
     case 'HPE_INVALID_CHUNK_SIZE':
-    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
     case 'HPE_INVALID_EOF_STATE':
       return { status: 400, code: 'request.bad_framing', message: 'the request framing is invalid', close: true };
+    case 'HPE_STRICT':
+    case 'HPE_CR_EXPECTED':
+    case 'HPE_LF_EXPECTED':
+      // The same codes serve header lines and chunk lines; llhttp's reason tells them apart.
+      if (/chunk/i.test(reason)) return { status: 400, code: 'request.bad_framing', message: 'the request framing is invalid', close: true };
+      break;
     case 'HPE_INVALID_VERSION':
+      // Only a well-formed but unsupported version is a 505; "HTTP/1.1 \r\n" or a bare LF after
+      // the version ("Expected CRLF after version") is a malformed request line.
+      if (/^Invalid (HTTP|major|minor) version/.test(reason)) {
+        return { status: 505, code: 'request.version_not_supported', message: 'only HTTP/1.0 and HTTP/1.1 are supported here', close: true };
+      }
+      break;
+    case 'HPE_PAUSED_H2_UPGRADE':
+      // The HTTP/2 connection preface (PRI * HTTP/2.0) sent to an HTTP/1.1 listener.
       return { status: 505, code: 'request.version_not_supported', message: 'only HTTP/1.0 and HTTP/1.1 are supported here', close: true };
-    default:
-      return { status: 400, code: 'request.bad_request', message: 'the request could not be parsed', close: true };
   }
+  return { status: 400, code: 'request.bad_request', message: 'the request could not be parsed', close: true };
+}
+
+const VERSION_NOT_SUPPORTED: Reply = {
+  status: 505,
+  code: 'request.version_not_supported',
+  message: 'only HTTP/1.0 and HTTP/1.1 are supported here',
+  close: true,
+};
+
+/** Per-connection bookkeeping so a parser error is answered in order (row 5). */
+interface ConnState {
+  /** Responses started on this connection and not yet closed. */
+  pending: number;
+  /** The most recent request the parser produced. */
+  last: http.IncomingMessage | undefined;
+  /** A parser error is waiting for earlier responses to finish. */
+  onIdle: (() => void) | undefined;
+  /** A parser error was answered (or is queued): later errors on this socket are ignored. */
+  rejected: boolean;
+  /** An answer on this connection ends it (refused framing, `Connection: close`): requests the
+   * parser still finds after it are never processed (RFC 9112 9.6; rows 1-4). */
+  closing: boolean;
+  /** Requests seen on this connection. */
+  requests: number;
 }
 
 export function createListener(cfg: ListenerConfig, baseDir: string, limits: ResolvedLimits, svc: RequestServices): Listener {
@@ -52,7 +92,9 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
     maxHeaderSize: limits.maxHeaderBytes,
     // Node's default is to accept and carry on; we want the request refused (RFC 9112 2.2).
     insecureHTTPParser: false,
-    requireHostHeader: true,
+    // Host is checked by our own header scan, which answers with a problem body; Node's check
+    // would answer a bare 400 of its own before we see the request.
+    requireHostHeader: false,
     joinDuplicateHeaders: false,
     keepAliveTimeout: limits.idleTimeoutMs,
     headersTimeout: limits.headerTimeoutMs,
@@ -62,7 +104,7 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
     connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(limits.headerTimeoutMs / 4))),
   };
   const server = cfg.tls
-    ? https.createServer({ ...options, cert: readFileSync(resolveFrom(baseDir, cfg.tls.cert_file)), key: readFileSync(resolveFrom(baseDir, cfg.tls.key_file)) })
+    ? https.createServer({ ...options, cert: readPem(baseDir, cfg.tls.cert_file, 'tls.cert_file'), key: readPem(baseDir, cfg.tls.key_file, 'tls.key_file') })
     : http.createServer(options);
   // One more than the limit so that "too many fields" is visible instead of silently truncated.
   server.maxHeadersCount = limits.maxHeaderCount + 1;
@@ -71,36 +113,125 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
   const listenerInfo = { scheme, port: cfg.port } as const;
   const info = { scheme: scheme as 'http' | 'https', port: cfg.port };
 
+  const conns = new WeakMap<Socket, ConnState>();
+  const connState = (socket: Socket): ConnState => {
+    let st = conns.get(socket);
+    if (st === undefined) {
+      st = { pending: 0, last: undefined, onIdle: undefined, rejected: false, closing: false, requests: 0 };
+      conns.set(socket, st);
+    }
+    return st;
+  };
+
   server.on('request', (req, res) => {
+    const st = connState(req.socket);
+    // Bytes after a request whose answer closes the connection (a refused body may be the
+    // "request" that follows it) are not a request of their own: leave it unanswered, the
+    // connection closes after the earlier answer.
+    if (st.closing) return;
+    st.pending++;
+    st.last = req;
+    res.once('close', () => {
+      if (--st.pending === 0 && st.onIdle !== undefined) {
+        const f = st.onIdle;
+        st.onIdle = undefined;
+        f();
+      }
+    });
     if (svc.draining()) res.shouldKeepAlive = false;
+    // Node's maxRequestsPerSocket only adds `Connection: close` to the last answer and leaves the
+    // socket open until the idle timeout; with keep-alive off the answer also closes it.
+    if (++st.requests >= limits.maxRequestsPerConnection && limits.maxRequestsPerConnection > 0) res.shouldKeepAlive = false;
+    // llhttp accepts HTTP/2.0 (for the PRI preface) and version-less HTTP/0.9 request lines and
+    // hands them on as requests; neither may be proxied as HTTP/1.1 (row 8).
+    if (req.httpVersionMajor !== 1) {
+      st.closing = true;
+      res.once('finish', () => req.socket.destroySoon());
+      sendReply(res, VERSION_NOT_SUPPORTED, randomUUID());
+      return;
+    }
     handleRequest(req, res, info, svc);
+    // Refusals that close the connection are decided synchronously (header scan, Host, path,
+    // GET with a body, declared body too large); so is a client's `Connection: close`.
+    if (!res.shouldKeepAlive) st.closing = true;
   });
-  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => handleUpgrade(req, socket, head, info, svc));
-  server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
-    writeRawReply(socket, { status: 405, code: 'request.method_not_allowed', message: 'CONNECT is not allowed' }, randomUUID());
+  const onUpgrade = (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    if (req.httpVersionMajor !== 1) {
+      socket.on('error', () => socket.destroy());
+      writeRawReply(socket, VERSION_NOT_SUPPORTED, randomUUID());
+      return;
+    }
+    handleUpgrade(req, socket, head, info, svc);
+  };
+  // Node detaches its parser from a connection once an 'upgrade' listener takes a request, so
+  // the connection cannot carry another request. Listen only while some route passes WebSocket
+  // upgrades: otherwise `Upgrade: h2c` and friends are served as ordinary requests on a
+  // connection that stays usable (row 14). Re-checked on every new connection (config reload).
+  const syncUpgradeListener = () => {
+    const want = svc.snapshot().websocket;
+    const has = server.listenerCount('upgrade') > 0;
+    if (want && !has) server.on('upgrade', onUpgrade);
+    else if (!want && has) server.off('upgrade', onUpgrade);
+  };
+  syncUpgradeListener();
+  server.on('connect', (req: http.IncomingMessage, socket: Socket) => {
+    socket.on('error', () => socket.destroy());
+    writeRawReply(socket, { status: 405, code: 'request.method_not_allowed', message: 'CONNECT is not allowed', close: true }, randomUUID());
+    void req;
   });
-  server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const expectationFailed = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    connState(req.socket).closing = true;
     sendReply(res, { status: 417, code: 'request.expectation_failed', message: 'only Expect: 100-continue is supported', close: true }, randomUUID());
     req.socket.destroySoon();
+  };
+  server.on('checkExpectation', expectationFailed);
+  // Node takes any Expect value that contains the token 100-continue ("100-continue, foo") as
+  // 100-continue; only the exact expectation is met, anything else is a 417.
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (req.headers.expect?.trim().toLowerCase() !== '100-continue') return expectationFailed(req, res);
+    res.writeContinue();
+    server.emit('request', req, res);
   });
-  server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+  server.on('clientError', (err: Error & { code?: string; reason?: string }, socket: Socket) => {
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) {
       socket.destroy();
       return;
     }
-    // A response already started on this socket (error mid-body): a cut is the only safe answer.
-    const inFlight = (socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage;
-    if (inFlight?.headersSent) {
-      socket.destroy();
+    const st = connState(socket);
+    // llhttp stays in its error state and reports again on every later read: answer once.
+    // A connection already closing after an earlier answer needs no second one.
+    if (st.rejected || st.closing) return;
+    st.rejected = true;
+    const reply = () => {
+      if (socket.destroyed) return;
+      writeRawReply(socket, parserErrorReply(err), randomUUID());
+      // Close once the answer is flushed, so an upstream exchange still tied to this
+      // connection is aborted now rather than at the next timeout.
+      if (!socket.destroyed) socket.once('finish', () => socket.destroy());
+    };
+    const last = st.last;
+    if (last !== undefined && !last.complete) {
+      // The error is inside the body of the request in flight (chunk framing, body timeout).
+      // If its response already started, a cut is the only safe answer.
+      const inFlight = (socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage;
+      if (inFlight?.headersSent) {
+        socket.destroy();
+        return;
+      }
+      reply();
       return;
     }
-    writeRawReply(socket, parserErrorReply(err), randomUUID());
+    // The error is in a later pipelined request: earlier requests were complete and are answered
+    // first, in order; then the error, then the connection closes (row 5).
+    if (st.pending > 0) st.onIdle = reply;
+    else reply();
   });
 
   // Per-IP connection cap: one address cannot take all of max_connections.
   const perIp = new Map<string, number>();
   const sockets = new Set<Socket>();
   const onConnection = (socket: Socket) => {
+    syncUpgradeListener();
     const ip = unmapIp(socket.remoteAddress ?? '');
     const n = (perIp.get(ip) ?? 0) + 1;
     if (n > limits.maxConnectionsPerIp) {
@@ -154,6 +285,14 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
         });
       }),
   };
+}
+
+function readPem(baseDir: string, file: string, key: string): Buffer {
+  try {
+    return readFileSync(resolveFrom(baseDir, file));
+  } catch (err) {
+    throw new Error(`listener ${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 function resolveFrom(baseDir: string, file: string): string {

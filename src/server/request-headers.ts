@@ -74,6 +74,12 @@ export function scanRequestHeaders(raw: readonly string[], maxCount: number, tru
   for (let i = 0; i < raw.length; i += 2) {
     const name = canonicalName(raw[i]!);
     const value = raw[i + 1]!;
+    if ((name === 'transfer-encoding' || name === 'content-length') && raw[i]!.indexOf('_') !== -1) {
+      // `Transfer_Encoding` / `Content_Length`: Node frames the message without them, while a
+      // CGI/WSGI backend (or a proxy behind us) may read them as the framing header: refuse (row 3).
+      out.error = bad('request.bad_framing', 400, 'a framing header name is misspelled');
+      return out;
+    }
     switch (name) {
       case 'host':
         hosts++;

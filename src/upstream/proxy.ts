@@ -22,6 +22,8 @@ export interface ProxyOptions {
 }
 
 const VIA = '1.1 gatehouse';
+/** Informational (1xx) responses skipped per exchange before the upstream counts as broken (row 24). */
+const MAX_INFORMATIONAL = 8;
 
 class ProxyHandler implements Dispatcher.DispatchHandler {
   #ctx: RequestContext;
@@ -29,6 +31,12 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   #endpoint: Endpoint;
   #abort: ((err?: Error) => void) | undefined;
   #done = false;
+  /** cancel() before undici handed us its abort function. */
+  #cancelled: Error | undefined;
+  #informational = 0;
+  /** The response head, kept until the first body byte or the end: a framing error right after
+   * the head can still be answered with a 502 instead of a cut. */
+  #head: { status: number; headers: string[] } | undefined;
 
   constructor(ctx: RequestContext, endpoint: Endpoint, opts: ProxyOptions) {
     this.#ctx = ctx;
@@ -40,10 +48,13 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   cancel(err: Error): void {
     if (this.#done) return;
     if (this.#abort) this.#abort(err);
+    else this.#cancelled = err;
   }
 
   onConnect(abort: (err?: Error) => void): void {
     this.#abort = abort;
+    // The client went away while the request waited for a pool connection: never send it.
+    if (this.#cancelled !== undefined) abort(this.#cancelled);
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -51,6 +62,15 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     const res = ctx.res;
     ctx.upstreamHeadersAt = performance.now();
     if (res.destroyed) return false;
+    if (statusCode < 200) {
+      // 1xx (103 Early Hints, ...) are not relayed; a flood of them is a broken upstream (and
+      // each one would otherwise restart undici's headers timeout).
+      if (++this.#informational > MAX_INFORMATIONAL) {
+        this.#fail({ status: 502, code: 'upstream.bad_response', message: 'the upstream sent too many informational responses' });
+        return false;
+      }
+      return true;
+    }
     const headers: string[] = [];
     filterResponseHeaders(rawHeaders, headers, this.#opts.responseRemove);
     const append = this.#opts.responseAppend;
@@ -66,23 +86,34 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     headers.push('x-request-id', ctx.id, 'via', VIA);
     this.#opts.onResponseHead?.(ctx, statusCode, headers);
     ctx.status = statusCode;
+    this.#head = { status: statusCode, headers };
+    res.on('drain', resume);
+    return true;
+  }
+
+  /** Writes the kept head; false when Node refused it (nothing was sent, a 502 is still possible). */
+  #flushHead(): boolean {
+    const head = this.#head;
+    if (head === undefined) return true;
+    this.#head = undefined;
     try {
-      res.writeHead(statusCode, headers);
+      this.#ctx.res.writeHead(head.status, head.headers);
+      return true;
     } catch {
       // Node refuses a header value it considers invalid; an upstream that sends one is broken.
       this.#fail({ status: 502, code: 'upstream.bad_response', message: 'the upstream sent an invalid header' });
       return false;
     }
-    res.on('drain', resume);
-    return true;
   }
 
   onData(chunk: Buffer): boolean {
+    if (!this.#flushHead()) return false;
     this.#ctx.bytesOut += chunk.length;
     return this.#ctx.res.write(chunk);
   }
 
   onComplete(): void {
+    if (!this.#flushHead()) return;
     this.#done = true;
     this.#endpoint.active--;
     this.#ctx.res.end();
@@ -93,6 +124,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     this.#done = true;
     this.#endpoint.active--;
     const res = this.#ctx.res;
+    this.#head = undefined;
     if (res.headersSent) {
       // Response bytes already reached the client: the only honest signal left is a cut.
       this.#ctx.code ??= 'upstream.bad_response';
@@ -103,6 +135,12 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   }
 
   #fail(reply: Reply): void {
+    if (this.#done) return;
+    // Mark done first: the abort below reports back through onError, which must not send a
+    // second reply.
+    this.#done = true;
+    this.#endpoint.active--;
+    this.#head = undefined;
     this.#abort?.(new Error(reply.code));
     this.#opts.onFailure(this.#ctx, reply);
   }
