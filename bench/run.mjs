@@ -250,7 +250,7 @@ async function comparison(env, machine, stamp) {
 
   const perRun = 2 * settings.durationSeconds;
   const eta = live.length * (settings.primeSeconds + settings.rounds * perRun);
-  log(`\nPriming ${settings.primeSeconds} s each, then ${settings.rounds} round(s) of ${settings.durationSeconds} s @${settings.connections} and @1 per target (~${Math.ceil(eta / 60)} min).`);
+  log(`\nPriming ${settings.primeSeconds} s each, then ${settings.rounds} round(s) of ${settings.durationSeconds} s @${settings.connections} and @1 per target (~${Math.ceil(eta / 60)} min, plus any waits for a quiet machine).`);
 
   // Priming doubles as the cold-start measurement PERFORMANCE.md asks to report separately.
   for (const t of live) {
@@ -322,7 +322,8 @@ async function comparison(env, machine, stamp) {
   const md = [
     `Machine: ${machine.cpuModel}, ${machine.cpus} vCPU, ${machine.memoryGiB} GiB; Debian ${machine.debian ?? '?'}, kernel ${machine.kernel}; ` +
       `Node ${machine.node}, undici ${machine.undici}, nginx ${machine.nginx}, wrk ${machine.wrk}. ` +
-      `${settings.rounds} round(s) × ${settings.durationSeconds} s, primed ${settings.primeSeconds} s, ${stamp}.`,
+      `${settings.rounds} round(s) × ${settings.durationSeconds} s, primed ${settings.primeSeconds} s, ${stamp}` +
+      (disturbedRuns ? `; ${disturbedRuns} run(s) disturbed by other processes.` : '.'),
     '',
     markdownTable(rows, { connections: settings.connections }),
   ].join('\n');

@@ -29,7 +29,7 @@ function assertProblem(r: RawResult, status: number, code: string, label: string
  * aborted, undici's pool may open a fresh connection it sends nothing on; that one is idle, not
  * broken, and undici closes it after its keep-alive timeout.)
  */
-async function exchange(behave: (s: net.Socket) => void, route: Record<string, unknown> = {}, quietMs = 300) {
+async function exchange(behave: (s: net.Socket) => void, route: Record<string, unknown> = {}, quietMs = 100) {
   let open = 0;
   const u = await startRawUpstream((s) => {
     s.once('data', () => {
