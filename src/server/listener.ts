@@ -199,8 +199,7 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
     }
     const st = connState(socket);
     // llhttp stays in its error state and reports again on every later read: answer once.
-    // A connection already closing after an earlier answer needs no second one.
-    if (st.rejected || st.closing) return;
+    if (st.rejected) return;
     st.rejected = true;
     const reply = () => {
       if (socket.destroyed) return;
@@ -221,6 +220,9 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
       reply();
       return;
     }
+    // Bytes after an answer that closes the connection are not a request: no second answer, the
+    // connection ends after the first one.
+    if (st.closing && st.pending > 0) return;
     // The error is in a later pipelined request: earlier requests were complete and are answered
     // first, in order; then the error, then the connection closes (row 5).
     if (st.pending > 0) st.onIdle = reply;

@@ -247,6 +247,17 @@ test('row 17: slow body → closed within the request timeout, the upstream requ
     assert.equal(seen[0]!.completed, false);
     await probe(g.port);
 
+    // The same with `Connection: close`: the client's own close request changes nothing.
+    const cc = openConn(g.port);
+    await cc.ready;
+    const tc = Date.now();
+    cc.s.write(`POST /rudy-close HTTP/1.1\r\n${H}Connection: close\r\nContent-Length: 100\r\n\r\n${'x'.repeat(10)}`);
+    assert.ok(await cc.closed(5000), 'closed (Connection: close)');
+    assert.ok(Date.now() - tc < 5000);
+    assertProblem(cc.result(), 408, 'request.timeout', true, 'slow body, Connection: close');
+    const rc = () => seen.filter((x) => x.url === '/rudy-close');
+    await waitFor(() => rc().length === 1 && rc()[0]!.aborted, 3000, 'upstream abort (Connection: close)');
+
     // A drip (one byte every 100 ms) never completes either: request_timeout is a total budget.
     const d = openConn(g.port);
     await d.ready;
@@ -291,7 +302,7 @@ test('row 17: per-IP connection cap: the 6th concurrent connection is refused, t
 
     // Once one is released, a new connection is admitted again.
     conns[0]!.s.destroy();
-    await sleep(100);
+    await sleep(300);
     await probe(g.port);
     for (const c of conns) c.s.destroy();
   } finally {
