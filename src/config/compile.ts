@@ -88,7 +88,8 @@ export function compileSnapshot(config: GatehouseConfig, opts: CompileOptions): 
       cluster,
       filters,
       stripPrefix: r.rewrite?.strip_prefix?.replace(/\/$/, '') || undefined,
-      addPrefix: r.rewrite?.prefix,
+      // Stored without a trailing slash so forwarding is one concatenation; `/` means no prefix.
+      addPrefix: r.rewrite?.prefix?.replace(/\/+$/, '') || undefined,
       requestHeaders: compileHeaderOps(r.request_headers),
       responseHeaders: compileHeaderOps(r.response_headers),
       timeoutMs: r.timeout !== undefined ? parseDuration(r.timeout) : DEFAULT_ROUTE_TIMEOUT_MS,

@@ -47,14 +47,14 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, listene
   const requestId = scanned.requestId !== undefined && PLAIN_ID.test(scanned.requestId) ? scanned.requestId : randomUUID();
   const method = req.method ?? 'GET';
 
-  const early = (reply: Reply, host = '', path = '') => {
-    const ctx = new RequestContext(requestId, start, clientIp, listener.scheme, method, host, path, '', req, res);
-    finishWithReply(ctx, reply, svc);
-  };
+  // Refusals before the path is known still get a context: the access log and the request id
+  // must cover them too.
+  const early = (reply: Reply, host: string) =>
+    finishWithReply(new RequestContext(requestId, start, clientIp, listener.scheme, method, host, '', '', req, res), reply, svc);
 
-  if (scanned.error) return early(scanned.error);
+  if (scanned.error) return early(scanned.error, '');
   const host = normalizeHost(scanned.host!);
-  if (host === undefined) return early({ status: 400, code: 'request.bad_host', message: 'invalid Host header', close: true });
+  if (host === undefined) return early({ status: 400, code: 'request.bad_host', message: 'invalid Host header', close: true }, '');
 
   let target = req.url ?? '';
   if (target.charCodeAt(0) !== 47 /* '/' */) {
@@ -131,11 +131,23 @@ function finishWithReply(ctx: RequestContext, reply: Reply, svc: RequestServices
   if (!reply.close && !ctx.req.complete) ctx.req.resume();
 }
 
-function attachLog(ctx: RequestContext, svc: RequestServices): void {
+/** Logs the exchange when the response closes; a client that left early cancels the upstream side. */
+function attachLog(ctx: RequestContext, svc: RequestServices, upstream?: { cancel(err: Error): void }): void {
   ctx.res.once('close', () => {
-    if (!ctx.res.writableFinished && ctx.status !== 101) ctx.code ??= 'client.disconnected';
+    if (!ctx.res.writableFinished) {
+      upstream?.cancel(new Error('client disconnected'));
+      if (ctx.status !== 101) ctx.code ??= 'client.disconnected';
+    }
     svc.accessLog.write(ctx, performance.now());
   });
+}
+
+/** The upstream exchange failed before any response byte reached the client. */
+function failForward(ctx: RequestContext, reply: Reply): void {
+  ctx.status = reply.status;
+  ctx.code = reply.code;
+  if (reply.close) ctx.res.once('finish', () => ctx.req.socket.destroySoon());
+  sendReply(ctx.res, reply, ctx.id, ctx.responseHeaders);
 }
 
 function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHeaders, listener: ListenerInfo, svc: RequestServices, tunnel: UpgradeInfo | undefined): void {
@@ -143,7 +155,6 @@ function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
   if (endpoint === undefined) {
     return finishWithReply(ctx, { status: 503, code: 'upstream.no_healthy_endpoint', message: 'no upstream endpoint is available' }, svc);
   }
-  attachLog(ctx, svc);
   const headers = scanned.upstream;
   const rh = route.requestHeaders;
   if (rh !== undefined) applyRemove(headers, rh.remove);
@@ -162,19 +173,14 @@ function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
   if (route.stripPrefix !== undefined && (path === route.stripPrefix || path.startsWith(route.stripPrefix + '/'))) {
     path = path.slice(route.stripPrefix.length) || '/';
   }
-  if (route.addPrefix !== undefined) path = route.addPrefix === '/' ? path : route.addPrefix.replace(/\/$/, '') + path;
+  if (route.addPrefix !== undefined) path = route.addPrefix + path;
   if (ctx.query !== '') path = `${path}?${ctx.query}`;
 
-  const onFailure = (c: RequestContext, reply: Reply) => {
-    c.status = reply.status;
-    c.code = reply.code;
-    if (reply.close) c.res.once('finish', () => c.req.socket.destroySoon());
-    sendReply(c.res, reply, c.id, c.responseHeaders);
-  };
   if (tunnel !== undefined) {
+    attachLog(ctx, svc);
     return proxyUpgrade(ctx, endpoint, {
       path, headers, upgrade: scanned.upgrade!, timeoutMs: route.timeoutMs, clientSocket: tunnel.socket, clientHead: tunnel.head,
-      tls: route.cluster.tls, onFailure,
+      tls: route.cluster.tls, onFailure: failForward,
     });
   }
   const req = ctx.req;
@@ -192,11 +198,9 @@ function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
     timeoutMs: route.timeoutMs,
     responseRemove: route.responseHeaders?.remove,
     responseAppend: route.responseHeaders?.append,
-    onFailure,
+    onFailure: failForward,
   });
-  ctx.res.once('close', () => {
-    if (!ctx.res.writableFinished) handler.cancel(new Error('client disconnected'));
-  });
+  attachLog(ctx, svc, handler);
   if (body !== null) {
     req.once('aborted', () => handler.cancel(Object.assign(new Error('client aborted the body'), { code: 'GH_CLIENT_ABORTED' })));
   }
