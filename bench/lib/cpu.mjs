@@ -46,7 +46,7 @@ export function processSnapshot() {
 
 function cmdline(pid) {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, 80);
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, 60);
   } catch {
     return `pid ${pid}`;
   }
@@ -79,7 +79,12 @@ export function foreignCpu(before, after, isOurs, wallMs) {
 }
 
 export const describeForeign = (f) =>
-  `${Math.round(f.coreFraction * 100)}% of a core: ` + f.top.map((u) => `${u.cmd} (${Math.round(u.coreFraction * 100)}%)`).join(', ');
+  `${Math.round(f.coreFraction * 100)}% of a core: ` +
+  f.top
+    .filter((u) => u.coreFraction >= 0.01)
+    .slice(0, 2)
+    .map((u) => `${u.cmd} (${Math.round(u.coreFraction * 100)}%)`)
+    .join(', ');
 
 /**
  * Wait (up to maxWaitMs) until processes other than ours use less than `threshold` of a core.

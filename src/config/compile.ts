@@ -77,7 +77,10 @@ export function compileSnapshot(config: GatehouseConfig, opts: CompileOptions): 
     const cluster = clusters.get(r.cluster);
     if (!cluster) throw new Error(`routes[${index}].cluster: unknown cluster "${r.cluster}"`);
     const filters: Filter[] = [];
-    const chosen = r.filters ?? {};
+    const chosen: Record<string, unknown> = { ...(r.filters ?? {}) };
+    // A route with an authenticator always gets the authn gate (401 when nobody authenticated),
+    // even when the user did not configure the gate explicitly: deny when in doubt.
+    if (chosen.authn === undefined && FILTERS.some((f) => f.authenticator && chosen[f.name] !== undefined)) chosen.authn = {};
     for (const factory of [...FILTERS].sort((a, b) => a.order - b.order)) {
       const fc = chosen[factory.name];
       if (fc !== undefined) filters.push(factory.create(fc, opts.deps));

@@ -2,8 +2,12 @@
 import { Type as T, type TSchema } from '@sinclair/typebox';
 import type { FilterFactory } from '../pipeline/filter.js';
 import cors from './cors/index.js';
+import authn from './authn/index.js';
 
-export const FILTERS: readonly FilterFactory<any>[] = [cors];
+export const FILTERS: readonly FilterFactory<any>[] = [
+  cors,
+  authn,
+];
 
 /** The schema of a route's `filters` block: one optional key per registered filter. */
 export function filtersSchema(): TSchema {

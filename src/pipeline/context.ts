@@ -35,6 +35,8 @@ export class RequestContext {
   responseHeaders: string[] | undefined = undefined;
   /** Request headers filters want sent upstream (flat name/value list), e.g. identity. */
   upstreamHeaders: string[] | undefined = undefined;
+  /** Lower-case names of client headers filters want kept from the upstream (e.g. Authorization). */
+  upstreamRemove: string[] | undefined = undefined;
   // Outcome, filled in as the request proceeds; read by the access log and metrics.
   status = 0;
   code: string | undefined = undefined;
@@ -82,6 +84,14 @@ export class RequestContext {
 
   set<T>(a: Attr<T>, value: T): void {
     (this.#attrs ??= new Map()).set(a.id, value);
+  }
+
+  addUpstreamHeader(name: string, value: string): void {
+    (this.upstreamHeaders ??= []).push(name, value);
+  }
+
+  removeUpstreamHeader(lowerName: string): void {
+    (this.upstreamRemove ??= []).push(lowerName);
   }
 
   addResponseHeader(name: string, value: string): void {

@@ -31,6 +31,8 @@ export interface ResponseHead {
 export interface Filter {
   /** This filter answers CORS preflights itself, so routing matches them by the requested method. */
   readonly handlesPreflight?: boolean;
+  /** An authenticator's WWW-Authenticate challenge, offered when no credential was presented. */
+  readonly challenge?: string;
   onRequest?(ctx: RequestContext): MaybePromise<Reply | void>;
   onResponse?(ctx: RequestContext, res: ResponseHead): MaybePromise<void>;
   close?(): MaybePromise<void>;
@@ -56,6 +58,8 @@ export interface FilterFactory<C = unknown> {
   /** The config schema; its descriptions are the user documentation. */
   readonly schema: TSchema;
   readonly body?: 'none' | 'buffered' | 'streamed';
+  /** An authenticator (jwt, sigv4, api_key, mtls): routes using one get the `authn` gate too. */
+  readonly authenticator?: boolean;
   /** Every reason code this filter may emit; a test checks each is registered. */
   readonly reasons: readonly ReasonCode[];
   create(config: C, deps: FilterDeps): Filter;

@@ -26,6 +26,8 @@ export const REASONS = {
   'upstream.overflow': 'The upstream is at capacity',
   'gateway.draining': 'The gateway is shutting down',
   'gateway.internal_error': 'The gateway failed to handle the request',
+  'authn.missing_credentials': 'The route requires authentication and no credential was presented',
+  'authn.ambiguous_credentials': 'The request carries more than one credential of the same kind',
   'cors.preflight': 'CORS preflight answered by the gateway',
   'cors.origin_not_allowed': 'The request origin is not allowed',
   'cors.method_not_allowed': 'The preflight method is not allowed',

@@ -158,6 +158,7 @@ function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
   const headers = scanned.upstream;
   const rh = route.requestHeaders;
   if (rh !== undefined) applyRemove(headers, rh.remove);
+  if (ctx.upstreamRemove !== undefined) applyRemove(headers, new Set(ctx.upstreamRemove));
   headers.push(
     'host', scanned.host!,
     'x-forwarded-for', scanned.xff !== undefined ? `${scanned.xff}, ${ctx.clientIp}` : ctx.clientIp,
