@@ -27,19 +27,41 @@ export function formatAccessLine(ctx: RequestContext, now: number, wallClock: nu
   );
 }
 
+/** Lines are batched up to this many bytes, or for at most FLUSH_MS, before one write. */
+const BATCH_BYTES = 64 * 1024;
+const FLUSH_MS = 100;
+
 export function createAccessLog(opts: { enabled: boolean; path?: string | undefined }): AccessLog {
   if (!opts.enabled) return { write() {}, reopen() {}, flush: async () => {} };
-  // No minLength: sonic-boom already coalesces lines while a write is in flight, and a buffer
-  // threshold would hold lines back indefinitely on a quiet gateway (tail -f shows nothing).
+  // sonic-boom only coalesces lines while a write is in flight; on a fast disk nearly every line
+  // became its own fs.write (measured: ~12% of the proxy's CPU under load). So lines are batched
+  // here, by size, and by a short timer so a quiet gateway still shows its lines within 100 ms.
   const dest = pino.destination({ dest: opts.path ?? 1, sync: false, mkdir: true });
+  let batch = '';
+  let timer: NodeJS.Timeout | undefined;
+  const drain = () => {
+    timer = undefined;
+    if (batch === '') return;
+    const out = batch;
+    batch = '';
+    dest.write(out);
+  };
   return {
     write(ctx, now) {
-      dest.write(formatAccessLine(ctx, now, Date.now()));
+      batch += formatAccessLine(ctx, now, Date.now());
+      if (batch.length >= BATCH_BYTES) drain();
+      else if (timer === undefined) {
+        timer = setTimeout(drain, FLUSH_MS);
+        timer.unref();
+      }
     },
     reopen() {
+      drain();
       dest.reopen();
     },
     flush() {
+      if (timer !== undefined) clearTimeout(timer);
+      drain();
       return new Promise((resolve) => {
         try {
           dest.flush(() => resolve());

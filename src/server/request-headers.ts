@@ -150,11 +150,18 @@ export function scanRequestHeaders(raw: readonly string[], maxCount: number, tru
   return out;
 }
 
+/** Lengths of the response field names handled specially: most names skip toLowerCase(). */
+const RESPONSE_SPECIAL_LENGTHS = new Set([...HOP_BY_HOP, 'x-request-id'].map((n) => n.length));
+
 /** Drop hop-by-hop fields (and those named in Connection) from an upstream response. */
 export function filterResponseHeaders(raw: readonly Buffer[], out: string[], remove: ReadonlySet<string> | undefined): void {
   let nominated: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
+    if (remove === undefined && !RESPONSE_SPECIAL_LENGTHS.has(name.length)) {
+      out.push(name, raw[i + 1]!.toString('latin1'));
+      continue;
+    }
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || lower === 'x-request-id') {
       if (lower === 'connection') nominated = raw[i + 1]!.toString('latin1').toLowerCase().split(',').map((t) => t.trim());

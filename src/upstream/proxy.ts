@@ -11,7 +11,8 @@ import { filterResponseHeaders } from '../server/request-headers.js';
 export interface ProxyOptions {
   path: string;
   headers: string[];
-  body: Readable | null;
+  /** The client stream, or the whole body when a filter buffered it. */
+  body: Readable | Buffer | null;
   timeoutMs: number;
   /** Response header changes from the route. */
   responseRemove: ReadonlySet<string> | undefined;
@@ -34,6 +35,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   /** cancel() before undici handed us its abort function. */
   #cancelled: Error | undefined;
   #informational = 0;
+  #resume: (() => void) | undefined;
   /** The response head, kept until the first body byte or the end: a framing error right after
    * the head can still be answered with a 502 instead of a cut. */
   #head: { status: number; headers: string[] } | undefined;
@@ -87,7 +89,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     this.#opts.onResponseHead?.(ctx, statusCode, headers);
     ctx.status = statusCode;
     this.#head = { status: statusCode, headers };
-    res.on('drain', resume);
+    this.#resume = resume;
     return true;
   }
 
@@ -109,7 +111,11 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   onData(chunk: Buffer): boolean {
     if (!this.#flushHead()) return false;
     this.#ctx.bytesOut += chunk.length;
-    return this.#ctx.res.write(chunk);
+    const ok = this.#ctx.res.write(chunk);
+    // Backpressure: undici pauses the upstream socket until the client drained. The listener is
+    // added only when the client is actually slow, so the fast path costs no EventEmitter work.
+    if (!ok) this.#ctx.res.once('drain', this.#resume!);
+    return ok;
   }
 
   onComplete(): void {

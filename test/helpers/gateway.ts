@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import type { GatehouseConfig, RouteConfig, ClusterConfig } from '../../src/config/schema.js';
+import type { Clock } from '../../src/pipeline/filter.js';
 
 export interface TestGateway {
   gw: Gateway;
@@ -11,8 +12,8 @@ export interface TestGateway {
   port: number;
   adminUrl: string;
   accessLogPath: string;
-  /** Parsed access-log lines written so far (waits for the async writer to flush). */
-  accessLog(): Promise<Array<Record<string, unknown>>>;
+  /** Parsed access-log lines; polls (up to 5 s) until `until` holds, since lines are batched. */
+  accessLog(until?: (lines: Array<Record<string, unknown>>) => boolean): Promise<Array<Record<string, unknown>>>;
   stop(): Promise<void>;
 }
 
@@ -22,6 +23,8 @@ export interface GatewaySpec {
   limits?: GatehouseConfig['limits'];
   trusted_proxies?: string[];
   listenerTls?: { cert_file: string; key_file: string };
+  /** Clock for the filters (default the system clock). */
+  clock?: Clock;
 }
 
 export async function startGateway(spec: GatewaySpec): Promise<TestGateway> {
@@ -36,7 +39,7 @@ export async function startGateway(spec: GatewaySpec): Promise<TestGateway> {
     ...(spec.limits ? { limits: spec.limits } : {}),
     ...(spec.trusted_proxies ? { trusted_proxies: spec.trusted_proxies } : {}),
   };
-  const gw = await createGateway(config, { say: () => undefined });
+  const gw = await createGateway(config, { say: () => undefined, ...(spec.clock ? { clock: spec.clock } : {}) });
   const port = gw.ports()[0]!;
   return {
     gw,
@@ -44,11 +47,17 @@ export async function startGateway(spec: GatewaySpec): Promise<TestGateway> {
     port,
     adminUrl: `http://127.0.0.1:${gw.adminPort()}`,
     accessLogPath,
-    async accessLog() {
-      // pino's async destination flushes on its own schedule; give it a moment.
-      await new Promise((r) => setTimeout(r, 150));
-      if (!existsSync(accessLogPath)) return [];
-      return readFileSync(accessLogPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    async accessLog(until = (l) => l.length > 0) {
+      const read = () =>
+        existsSync(accessLogPath)
+          ? readFileSync(accessLogPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+          : [];
+      for (let i = 0; i < 100; i++) {
+        const lines = read();
+        if (until(lines)) return lines;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return read();
     },
     stop: () => gw.stop(),
   };
