@@ -297,12 +297,20 @@ async function comparison(env, machine, stamp) {
   const rows = summarize(results, { connections: settings.connections });
   const checks = verdict(rows);
 
-  log('\n' + `Medians over ${settings.rounds} round(s); ratios are medians of same-round ratios. Added p50 = target p50 - direct p50 at 1 connection.`);
+  log(
+    '\n' +
+      `Medians over ${settings.rounds} round(s), leaving out runs disturbed by other processes when a clean one exists; ` +
+      'ratios are medians of same-round ratios. Added p50 = target p50 - direct p50 at 1 connection.',
+  );
   log(consoleTable(rows, { connections: settings.connections }) + '\n');
   for (const row of rows) {
     if (row.status !== 'ok') log(`${row.name}: ${row.status}: ${row.error}`);
     else if (row.errors) log(`${row.name}: WARNING ${row.errors} socket errors / non-2xx responses across its runs`);
-    if (row.status === 'ok' && row.rpsSpread !== null) log(`${row.name}: req/s @${settings.connections} spread across rounds ${(row.rpsSpread * 100).toFixed(0)}%`);
+    if (row.status !== 'ok') continue;
+    const hi = `c${settings.connections}`;
+    const counts = `clean runs @${settings.connections} ${row.cleanRuns[hi]}/${row.totalRuns[hi]}, @1 ${row.cleanRuns.c1}/${row.totalRuns.c1}`;
+    const spread = row.rpsSpread === null ? '' : `; req/s @${settings.connections} spread (max-min)/median ${(row.rpsSpread * 100).toFixed(0)}%`;
+    log(`${row.name}: ${counts}${spread}${row.disturbedUsed ? '; WARNING: figures include disturbed runs' : ''}`);
   }
   for (const t of live) {
     if (results[t.name].info?.accessLogLines !== undefined) {

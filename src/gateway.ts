@@ -8,8 +8,10 @@ import { loadConfigFile } from './config/index.js';
 import { createListener, type Listener } from './server/listener.js';
 import { createAccessLog, type AccessLog } from './observability/access-log.js';
 import { createAdminServer, sendJson, type AdminRoute, type AdminServer } from './admin/server.js';
-import { systemClock, type FilterDeps } from './pipeline/filter.js';
+import { systemClock, type Clock, type FilterDeps } from './pipeline/filter.js';
+import { createMemoryReplayCache } from './store/replay.js';
 import { startDemoUpstream } from './demo/upstream.js';
+import { JwksRegistry } from './filters/jwt/jwks-cache.js';
 
 export interface GatewayOptions {
   /** Directory that relative file paths in the config are resolved against. */
@@ -20,6 +22,8 @@ export interface GatewayOptions {
   say?: (line: string) => void;
   /** Path of the config file, for reloads. */
   configPath?: string;
+  /** The clock filters read (default the system clock); tests inject a fixed one. */
+  clock?: Clock;
 }
 
 export interface Gateway {
@@ -37,7 +41,8 @@ export async function createGateway(config: GatehouseConfig, opts: GatewayOption
   const baseDir = opts.baseDir ?? process.cwd();
   const say = opts.say ?? ((l: string) => process.stderr.write(`gatehouse: ${l}\n`));
   const log = pino({ level: 'warn', base: null }, pino.destination({ dest: 2, sync: false }));
-  const deps: FilterDeps = { clock: systemClock, log };
+  const clock = opts.clock ?? systemClock;
+  const deps: FilterDeps = { clock, log, baseDir, jwks: new JwksRegistry(clock, log), replay: createMemoryReplayCache({ clock }) };
   let snap = compileSnapshot(config, { baseDir, deps });
   const accessLog: AccessLog = createAccessLog({ enabled: config.access_log?.enabled ?? true, path: config.access_log?.path ? resolve(baseDir, config.access_log.path) : undefined });
   let draining = false;

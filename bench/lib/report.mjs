@@ -20,6 +20,15 @@ export function median(xs) {
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
+/**
+ * Runs that other processes disturbed (see measure() in run.mjs) are left out of the statistics
+ * whenever at least one clean run exists; if none does, all are used and the row says so.
+ */
+function usable(runs) {
+  const clean = runs.filter((r) => !r.disturbed);
+  return clean.length ? clean : runs;
+}
+
 /** Per-round values of f(targetRun, baselineRun) for rounds where both were measured. */
 function perRound(runs, baseRuns, f) {
   const out = [];
@@ -36,15 +45,15 @@ function perRound(runs, baseRuns, f) {
  */
 export function summarize(results, { connections }) {
   const hi = `c${connections}`;
-  const base = (name, c) => (results[name]?.status === 'ok' ? results[name].runs[c] : null);
+  const base = (name, c) => (results[name]?.status === 'ok' ? usable(results[name].runs[c]) : null);
   const rows = [];
   for (const [name, t] of Object.entries(results)) {
     if (t.status !== 'ok') {
       rows.push({ name, label: t.label, status: t.status, error: t.error });
       continue;
     }
-    const hiRuns = t.runs[hi];
-    const loRuns = t.runs.c1;
+    const hiRuns = usable(t.runs[hi]);
+    const loRuns = usable(t.runs.c1);
     const added = (field) => perRound(loRuns, base(DIRECT, 'c1'), (r, d) => r[field] - d[field]);
     const addedP50 = added('p50');
     // Pair this target's added p50 with the reference's added p50 from the same round.
@@ -59,6 +68,10 @@ export function summarize(results, { connections }) {
       label: t.label,
       status: 'ok',
       rounds: hiRuns.length,
+      // How many of the runs behind the figures were disturbed (non-zero only if none was clean).
+      disturbedUsed: [...hiRuns, ...loRuns].filter((r) => r.disturbed).length,
+      cleanRuns: { [hi]: hiRuns.filter((r) => !r.disturbed).length, c1: loRuns.filter((r) => !r.disturbed).length },
+      totalRuns: { [hi]: t.runs[hi].length, c1: t.runs.c1.length },
       hi: {
         rps: median(hiRuns.map((r) => r.rps)),
         p50: median(hiRuns.map((r) => r.p50)),

@@ -65,7 +65,8 @@ const TIME_UNITS_US = { us: 1, ms: 1e3, s: 1e6, m: 60e6, h: 3600e6 };
 export function parseDurationUs(text) {
   const m = /^([\d.]+)(us|ms|s|m|h)$/.exec(text.trim());
   if (!m) throw new Error(`unparseable wrk duration "${text}"`);
-  return Number(m[1]) * TIME_UNITS_US[m[2]];
+  // Rounded: 8.04ms * 1e3 is 8039.999999999999 in floating point, which only clutters the JSON.
+  return Math.round(Number(m[1]) * TIME_UNITS_US[m[2]] * 100) / 100;
 }
 
 /** wrk prints big counts as "12.34k" in some fields; Requests/sec is always a plain number. */

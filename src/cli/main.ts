@@ -6,6 +6,7 @@ import { packageVersion } from './version.js';
 import { startCommand, oneLine } from './commands/start.js';
 import { validateCommand } from './commands/validate.js';
 import { schemaCommand } from './commands/schema.js';
+import { keysCommand } from './commands/keys.js';
 
 type Command = (args: string[], ctx: CliContext) => Promise<number>;
 
@@ -13,6 +14,7 @@ const COMMANDS: Record<string, Command> = {
   start: startCommand,
   validate: validateCommand,
   schema: schemaCommand,
+  keys: (args, ctx) => keysCommand(args, ctx),
 };
 
 export async function main(argv: string[], ctx: CliContext = processContext): Promise<number> {

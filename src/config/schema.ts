@@ -27,6 +27,17 @@ export const Tls = obj(
   {
     cert_file: T.String({ description: 'PEM certificate chain file' }),
     key_file: T.String({ description: 'PEM private key file' }),
+    client_auth: T.Optional(
+      T.Union([T.Literal('none'), T.Literal('request'), T.Literal('require')], {
+        description:
+          'Client certificates (mTLS). none (default): not asked for. request: asked for and verified against ' +
+          'client_ca_file, but the connection is accepted without one or with a refused one; routes decide with the ' +
+          'mtls filter (401/403). require: the TLS handshake fails without a certificate client_ca_file trusts',
+      }),
+    ),
+    client_ca_file: T.Optional(
+      T.String({ description: 'PEM bundle of the CAs that issue client certificates; required when client_auth is request or require (never the system roots)' }),
+    ),
   },
   'Serve TLS on this listener',
 );

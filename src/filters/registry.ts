@@ -3,10 +3,18 @@ import { Type as T, type TSchema } from '@sinclair/typebox';
 import type { FilterFactory } from '../pipeline/filter.js';
 import cors from './cors/index.js';
 import authn from './authn/index.js';
+import jwt from './jwt/index.js';
+import apiKey from './api-key/index.js';
+import mtls from './mtls/index.js';
+import sigv4 from './sigv4/index.js';
 
 export const FILTERS: readonly FilterFactory<any>[] = [
   cors,
   authn,
+  jwt,
+  apiKey,
+  mtls,
+  sigv4,
 ];
 
 /** The schema of a route's `filters` block: one optional key per registered filter. */

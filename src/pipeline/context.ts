@@ -37,6 +37,10 @@ export class RequestContext {
   upstreamHeaders: string[] | undefined = undefined;
   /** Lower-case names of client headers filters want kept from the upstream (e.g. Authorization). */
   upstreamRemove: string[] | undefined = undefined;
+  /** Query to forward instead of `query` (e.g. without presigned-URL credentials); raw, no '?'. */
+  upstreamQuery: string | undefined = undefined;
+  /** The whole request body once a filter buffered it (pipeline/body.ts); forwarded instead of the stream. */
+  body: Buffer | undefined = undefined;
   // Outcome, filled in as the request proceeds; read by the access log and metrics.
   status = 0;
   code: string | undefined = undefined;

@@ -4,6 +4,8 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { RequestContext } from './context.js';
 import type { Logger } from 'pino';
+import type { JwksRegistry } from '../filters/jwt/jwks-cache.js';
+import type { ReplayCache } from '../store/replay.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 export type ReasonCode = `${string}.${string}`;
@@ -48,6 +50,12 @@ export const systemClock: Clock = { now: () => Date.now() };
 export interface FilterDeps {
   clock: Clock;
   log: Logger;
+  /** Directory relative file paths in filter config resolve against (the config file's); default cwd. */
+  baseDir?: string;
+  /** Process-wide JWKS / discovery documents, shared across routes and reloads (jwt filter). */
+  jwks?: JwksRegistry;
+  /** Process-wide replay cache (outlives config reloads); a filter makes its own when absent. */
+  replay?: ReplayCache;
 }
 
 export interface FilterFactory<C = unknown> {

@@ -175,7 +175,8 @@ function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
     path = path.slice(route.stripPrefix.length) || '/';
   }
   if (route.addPrefix !== undefined) path = route.addPrefix + path;
-  if (ctx.query !== '') path = `${path}?${ctx.query}`;
+  const query = ctx.upstreamQuery ?? ctx.query;
+  if (query !== '') path = `${path}?${query}`;
 
   if (tunnel !== undefined) {
     attachLog(ctx, svc);
@@ -185,8 +186,11 @@ function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
     });
   }
   const req = ctx.req;
-  let body: Readable | null = null;
-  if (scanned.chunked) {
+  let body: Readable | Buffer | null = null;
+  if (ctx.body !== undefined) {
+    // A filter buffered and checked the body (pipeline/body.ts): forward exactly those bytes.
+    body = ctx.body;
+  } else if (scanned.chunked) {
     body = req.pipe(new BodyLimit(route.maxBodyBytes, ctx));
   } else if (scanned.contentLength > 0) {
     ctx.bytesIn = scanned.contentLength;
@@ -202,7 +206,7 @@ function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
     onFailure: failForward,
   });
   attachLog(ctx, svc, handler);
-  if (body !== null) {
+  if (body !== null && ctx.body === undefined) {
     req.once('aborted', () => handler.cancel(Object.assign(new Error('client aborted the body'), { code: 'GH_CLIENT_ABORTED' })));
   }
 }

@@ -6,6 +6,7 @@ import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { ListenerConfig } from '../config/schema.js';
 import type { ResolvedLimits } from '../config/snapshot.js';
 import type { Reply } from '../pipeline/filter.js';
@@ -103,9 +104,8 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
     // clients hold sockets far past the configured limits.
     connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(limits.headerTimeoutMs / 4))),
   };
-  const server = cfg.tls
-    ? https.createServer({ ...options, cert: readPem(baseDir, cfg.tls.cert_file, 'tls.cert_file'), key: readPem(baseDir, cfg.tls.key_file, 'tls.key_file') })
-    : http.createServer(options);
+  const server = cfg.tls ? https.createServer({ ...options, ...tlsOptions(cfg.tls, baseDir) }) : http.createServer(options);
+  const clientCerts = cfg.tls !== undefined && (cfg.tls.client_auth ?? 'none') !== 'none';
   // One more than the limit so that "too many fields" is visible instead of silently truncated.
   server.maxHeadersCount = limits.maxHeaderCount + 1;
   server.maxRequestsPerSocket = limits.maxRequestsPerConnection;
@@ -233,6 +233,9 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
   const perIp = new Map<string, number>();
   const sockets = new Set<Socket>();
   const onConnection = (socket: Socket) => {
+    // The mtls filter caches a connection's client certificate; a TLS 1.2 renegotiation could
+    // swap it under the cache (and renegotiation is a CPU sink anyway).
+    if (clientCerts) (socket as TLSSocket).disableRenegotiation();
     syncUpgradeListener();
     const ip = unmapIp(socket.remoteAddress ?? '');
     const n = (perIp.get(ip) ?? 0) + 1;
@@ -287,6 +290,23 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
         });
       }),
   };
+}
+
+/**
+ * Certificate, key and client-certificate options. `request` asks for a certificate and verifies
+ * it, but accepts the connection either way (socket.authorized tells the mtls filter); `require`
+ * fails the handshake. Client certificates are verified against client_ca_file only: Node would
+ * otherwise use the public roots, and any certificate from any public CA would be "authorized".
+ */
+function tlsOptions(tls: NonNullable<ListenerConfig['tls']>, baseDir: string): https.ServerOptions {
+  const base = { cert: readPem(baseDir, tls.cert_file, 'tls.cert_file'), key: readPem(baseDir, tls.key_file, 'tls.key_file') };
+  const mode = tls.client_auth ?? 'none';
+  if (mode === 'none') {
+    if (tls.client_ca_file !== undefined) throw new Error('listener tls.client_ca_file is set but tls.client_auth is none: set client_auth to request or require');
+    return base;
+  }
+  if (tls.client_ca_file === undefined) throw new Error(`listener tls.client_auth ${mode} needs tls.client_ca_file`);
+  return { ...base, ca: readPem(baseDir, tls.client_ca_file, 'tls.client_ca_file'), requestCert: true, rejectUnauthorized: mode === 'require' };
 }
 
 function readPem(baseDir: string, file: string, key: string): Buffer {

@@ -1,5 +1,5 @@
 // HTTPS upstreams are verified by default: CA bundle, SNI/servername, and an optional client
-// certificate for upstream mTLS. Certificates are made at test time (mtls-certs.ts).
+// certificate for upstream mTLS. Certificates are made at test time (test/helpers/certs.ts).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
-import { makeCa, issue } from './mtls-certs.js';
+import { makeCa, issue } from '../helpers/certs.js';
 import { startGateway } from '../helpers/gateway.js';
 import type { ClusterConfig } from '../../src/config/schema.js';
 

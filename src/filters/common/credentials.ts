@@ -28,7 +28,8 @@ export function singleHeader(ctx: RequestContext, lowerName: string): Extracted 
 /** A query parameter that must appear at most once; percent-decoded. */
 export function singleQueryParam(ctx: RequestContext, name: string): Extracted {
   const q = ctx.query;
-  if (q === '' || !q.includes(name)) return undefined;
+  // Fast path only when no name could be hiding percent-encoded (`access%5Ftoken`).
+  if (q === '' || (!q.includes(name) && !q.includes('%'))) return undefined;
   let found: string | undefined;
   for (const part of q.split('&')) {
     const eq = part.indexOf('=');
