@@ -150,7 +150,8 @@ const fmtAdded = (x) => (x === null || x === undefined ? '–' : `${x >= 0 ? '+'
 function cells(row) {
   if (row.status !== 'ok') return [row.name, row.status, '', '', '', '', '', '', '', ''];
   return [
-    row.name,
+    // † marks figures that rest on runs other processes disturbed (no clean run was available).
+    row.disturbedUsed ? `${row.name} †` : row.name,
     fmtRps(row.hi.rps),
     `${fmtUs(row.hi.p50)} / ${fmtUs(row.hi.p99)}`,
     fmtRps(row.lo.rps),
@@ -187,5 +188,6 @@ export function markdownTable(rows, { connections }) {
   const head = headers(connections);
   const out = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
   for (const r of rows) out.push(`| ${cells(r).join(' | ')} |`);
+  if (rows.some((r) => r.disturbedUsed)) out.push('', '† includes runs disturbed by other processes on the machine (no clean run was available).');
   return out.join('\n');
 }

@@ -73,7 +73,34 @@ export function compileSnapshot(config: GatehouseConfig, opts: CompileOptions): 
     const old = opts.previous?.clusters.get(c.name);
     clusters.set(c.name, old && old.configKey === JSON.stringify(c) ? old : createCluster(c, opts.baseDir));
   }
-  const routes = config.routes.map((r, index): CompiledRoute => {
+  // Everything created so far is released if a later route fails to compile, so a failed reload
+  // leaves no watchers, timers or pools behind (the running snapshot's reused clusters excepted).
+  const created: Filter[] = [];
+  const release = () => {
+    for (const f of created) void Promise.resolve(f.close?.()).catch(() => undefined);
+    for (const [name, c] of clusters) if (opts.previous?.clusters.get(name) !== c) void c.close();
+  };
+  let routes: CompiledRoute[];
+  let router: Router<CompiledRoute>;
+  try {
+    routes = compileRoutes(config, clusters, limits, opts, created);
+    router = new Router(routes.map((value, i) => ({ match: config.routes[i]!.match, value })));
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return {
+    config,
+    limits,
+    trustedProxies: compileCidrs(config.trusted_proxies ?? []),
+    router,
+    clusters,
+    websocket: routes.some((r) => r.websocket),
+  };
+}
+
+function compileRoutes(config: GatehouseConfig, clusters: Map<string, Cluster>, limits: ResolvedLimits, opts: CompileOptions, created: Filter[]): CompiledRoute[] {
+  return config.routes.map((r, index): CompiledRoute => {
     const cluster = clusters.get(r.cluster);
     if (!cluster) throw new Error(`routes[${index}].cluster: unknown cluster "${r.cluster}"`);
     const filters: Filter[] = [];
@@ -83,7 +110,10 @@ export function compileSnapshot(config: GatehouseConfig, opts: CompileOptions): 
     if (chosen.authn === undefined && FILTERS.some((f) => f.authenticator && chosen[f.name] !== undefined)) chosen.authn = {};
     for (const factory of [...FILTERS].sort((a, b) => a.order - b.order)) {
       const fc = chosen[factory.name];
-      if (fc !== undefined) filters.push(factory.create(fc, opts.deps));
+      if (fc === undefined) continue;
+      const f = factory.create(fc, opts.deps);
+      created.push(f);
+      filters.push(f);
     }
     return {
       name: r.name,
@@ -101,14 +131,6 @@ export function compileSnapshot(config: GatehouseConfig, opts: CompileOptions): 
       handlesPreflight: filters.some((f) => f.handlesPreflight === true),
     };
   });
-  return {
-    config,
-    limits,
-    trustedProxies: compileCidrs(config.trusted_proxies ?? []),
-    router: new Router(routes.map((value, i) => ({ match: config.routes[i]!.match, value }))),
-    clusters,
-    websocket: routes.some((r) => r.websocket),
-  };
 }
 
 /** Release what an old snapshot holds that the new one does not reuse. */

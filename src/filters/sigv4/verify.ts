@@ -164,25 +164,26 @@ function parseSignedHeaders(v: string): string[] | Failure {
 /** "AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…": exactly these three, once each. */
 export function parseAuthorization(v: string): { ok: true; credential: string; signedHeaders: string; signature: string } | Failure {
   const sp = v.indexOf(' ');
-  const algorithm = sp === -1 ? v : v.slice(0, sp);
-  if (algorithm !== ALGORITHM) return fail('authn.sigv4.malformed', `only ${ALGORITHM} is supported`);
+  if (sp !== ALGORITHM.length || !v.startsWith(ALGORITHM)) return fail('authn.sigv4.malformed', `only ${ALGORITHM} is supported`);
   const parts = v.slice(sp + 1).split(',');
   if (parts.length !== 3) return fail('authn.sigv4.malformed', 'the Authorization header must have Credential, SignedHeaders and Signature');
-  const found: Record<string, string> = {};
+  let credential: string | undefined;
+  let signedHeaders: string | undefined;
+  let signature: string | undefined;
   for (const part of parts) {
     let a = 0;
     let b = part.length;
     while (a < b && part.charCodeAt(a) === 0x20) a++;
     while (b > a && part.charCodeAt(b - 1) === 0x20) b--;
-    const p = part.slice(a, b);
-    const eq = p.indexOf('=');
-    const k = eq === -1 ? p : p.slice(0, eq);
-    if ((k !== 'Credential' && k !== 'SignedHeaders' && k !== 'Signature') || k in found) {
-      return fail('authn.sigv4.malformed', 'the Authorization header must have Credential, SignedHeaders and Signature, once each');
-    }
-    found[k] = p.slice(eq + 1);
+    const eq = part.indexOf('=', a);
+    const k = eq === -1 || eq > b ? '' : part.slice(a, eq);
+    const value = eq === -1 || eq > b ? '' : part.slice(eq + 1, b);
+    if (k === 'Credential' && credential === undefined) credential = value;
+    else if (k === 'SignedHeaders' && signedHeaders === undefined) signedHeaders = value;
+    else if (k === 'Signature' && signature === undefined) signature = value;
+    else return fail('authn.sigv4.malformed', 'the Authorization header must have Credential, SignedHeaders and Signature, once each');
   }
-  return { ok: true, credential: found.Credential!, signedHeaders: found.SignedHeaders!, signature: found.Signature! };
+  return { ok: true, credential: credential!, signedHeaders: signedHeaders!, signature: signature! };
 }
 
 /** X-Amz-Date (YYYYMMDD'T'HHMMSS'Z') → ms, undefined unless it names a real instant. */
