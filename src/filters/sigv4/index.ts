@@ -100,7 +100,7 @@ export default defineFilter<Sigv4Config>({
         id: k.id,
         secret: k.secret,
         enabled: k.enabled !== false,
-        sessionTokens: (k.session_tokens ?? []).map((t) => createHash('sha256').update(t, 'latin1').digest()),
+        sessionTokens: (k.session_tokens ?? []).map((t) => createHash('sha256').update(t, 'utf8').digest()),
         signingKeys: new Map(),
       });
       identities.set(
@@ -144,12 +144,9 @@ export default defineFilter<Sigv4Config>({
       // Any-of: the first authenticator to succeed names the caller; a later one does not replace it.
       if (ctx.get(IDENTITY) === undefined) ctx.set(IDENTITY, identities.get(p.key.id)!);
       if (forward) return;
-      if (d.form === 'presigned') {
-        ctx.upstreamQuery = stripPresignParams(ctx.query);
-      } else {
-        ctx.removeUpstreamHeader('authorization');
-        if (p.sessionToken) ctx.removeUpstreamHeader('x-amz-security-token');
-      }
+      if (d.form === 'presigned') ctx.upstreamQuery = stripPresignParams(ctx.query);
+      else ctx.removeUpstreamHeader('authorization');
+      ctx.removeUpstreamHeader('x-amz-security-token');
     };
 
     /** Last step: the replay cache, then the identity. */

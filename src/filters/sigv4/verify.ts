@@ -248,7 +248,8 @@ const sha256Hex = (data: string): string => createHash('sha256').update(data, 'l
 function tokenAccepted(key: KeyRecord, token: string | undefined): boolean {
   if (token === undefined) return key.sessionTokens.length === 0;
   if (key.sessionTokens.length === 0) return false;
-  // Compare digests: equal length always, so timingSafeEqual applies and the token's length leaks nothing.
+  // Compare digests: equal length always, so timingSafeEqual applies and the token's length leaks
+  // nothing. The token arrives as octets (latin1 units); configured tokens are hashed as UTF-8.
   const d = createHash('sha256').update(token, 'latin1').digest();
   let ok = false;
   for (const t of key.sessionTokens) ok = timingSafeEqual(d, t) || ok;
