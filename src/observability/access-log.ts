@@ -13,15 +13,36 @@ export interface AccessLog {
   flush(): Promise<void>;
 }
 
-const str = (v: string | undefined | null) => (v == null ? 'null' : JSON.stringify(v));
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+// Profiling showed the line builder at ~10% of the proxy's CPU when every string went through
+// JSON.stringify and every line through Date#toISOString. Now: values the gateway produced or
+// validated itself (request id, IP, method token, normalized host, route/cluster names from the
+// config schema's pattern, URL origins, reason codes) cannot contain a quote, backslash or control
+// character and are written as they are; the path is checked and escaped only when needed; the
+// timestamp's second-resolution prefix is formatted once per second.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
+const quoted = (v: string) => (NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`);
+const plain = (v: string | undefined) => (v === undefined ? 'null' : `"${v}"`);
+
+let secondStart = -1;
+let secondPrefix = '';
+function isoTime(ms: number): string {
+  const sec = ms - (ms % 1000);
+  if (sec !== secondStart) {
+    secondStart = sec;
+    secondPrefix = new Date(sec).toISOString().slice(0, 20); // "2026-11-30T03:26:01."
+  }
+  const frac = ms - sec;
+  return `${secondPrefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
+}
 
 export function formatAccessLine(ctx: RequestContext, now: number, wallClock: number): string {
   const r = ctx.route;
   return (
-    `{"time":"${new Date(wallClock).toISOString()}","request_id":${str(ctx.id)},"client_ip":${str(ctx.clientIp)}` +
-    `,"method":${str(ctx.method)},"host":${str(ctx.host)},"path":${str(ctx.path)},"route":${str(r?.name)}` +
-    `,"cluster":${str(r?.cluster.name)},"endpoint":${str(ctx.endpoint)},"status":${ctx.status},"code":${str(ctx.code)}` +
+    `{"time":"${isoTime(wallClock)}","request_id":${quoted(ctx.id)},"client_ip":"${ctx.clientIp}"` +
+    `,"method":${quoted(ctx.method)},"host":${quoted(ctx.host)},"path":${quoted(ctx.path)},"route":${plain(r?.name)}` +
+    `,"cluster":${plain(r?.cluster.name)},"endpoint":${plain(ctx.endpoint)},"status":${ctx.status},"code":${plain(ctx.code)}` +
     `,"bytes_in":${ctx.bytesIn},"bytes_out":${ctx.bytesOut},"duration_ms":${round(now - ctx.start)}` +
     `,"upstream_ms":${ctx.upstreamStart ? round((ctx.upstreamHeadersAt || now) - ctx.upstreamStart) : 'null'}}\n`
   );
