@@ -47,25 +47,20 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, listene
   const requestId = scanned.requestId !== undefined && PLAIN_ID.test(scanned.requestId) ? scanned.requestId : randomUUID();
   const method = req.method ?? 'GET';
 
-  // Refusals before the path is known still get a context: the access log and the request id
-  // must cover them too.
-  const early = (reply: Reply, host: string) =>
-    finishWithReply(new RequestContext(requestId, start, clientIp, listener.scheme, method, host, '', '', req, res), reply, svc);
-
-  if (scanned.error) return early(scanned.error, '');
+  if (scanned.error) return refuseEarly(req, res, listener, svc, requestId, start, clientIp, scanned.error, '');
   const host = normalizeHost(scanned.host!);
-  if (host === undefined) return early({ status: 400, code: 'request.bad_host', message: 'invalid Host header', close: true }, '');
+  if (host === undefined) return refuseEarly(req, res, listener, svc, requestId, start, clientIp, { status: 400, code: 'request.bad_host', message: 'invalid Host header', close: true }, '');
 
   let target = req.url ?? '';
   if (target.charCodeAt(0) !== 47 /* '/' */) {
     const origin = absoluteFormPath(target, host);
-    if (typeof origin !== 'string') return early(origin, host);
+    if (typeof origin !== 'string') return refuseEarly(req, res, listener, svc, requestId, start, clientIp, origin, host);
     target = origin;
   }
   const norm = normalizePath(target, snap.limits.maxUriBytes);
   if (!norm.ok) {
     const status = norm.code === 'request.uri_too_long' ? 414 : 400;
-    return early({ status, code: norm.code, message: norm.message, close: status === 414 }, host);
+    return refuseEarly(req, res, listener, svc, requestId, start, clientIp, { status, code: norm.code, message: norm.message, close: status === 414 }, host);
   }
   const ctx = new RequestContext(requestId, start, clientIp, listener.scheme, method, host, norm.path, norm.query, req, res);
   if (method === 'TRACE' || method === 'TRACK') {
@@ -100,6 +95,15 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, listene
   );
 }
 
+/** Refusals before the path is known still get a context: the access log and the request id
+ * cover them too. (A plain function, not a closure made on every request.) */
+function refuseEarly(
+  req: IncomingMessage, res: ServerResponse, listener: ListenerInfo, svc: RequestServices,
+  requestId: string, start: number, clientIp: string, reply: Reply, host: string,
+): void {
+  finishWithReply(new RequestContext(requestId, start, clientIp, listener.scheme, req.method ?? 'GET', host, '', '', req, res), reply, svc);
+}
+
 /** A CORS preflight matches the route of the request it announces, if that route answers preflights. */
 function matchPreflight(ctx: RequestContext, snap: Snapshot) {
   const acrm = ctx.header('access-control-request-method');
@@ -131,15 +135,33 @@ function finishWithReply(ctx: RequestContext, reply: Reply, svc: RequestServices
   if (!reply.close && !ctx.req.complete) ctx.req.resume();
 }
 
+interface Exchange {
+  ctx: RequestContext;
+  svc: RequestServices;
+  upstream: { cancel(err: Error): void } | undefined;
+}
+const EXCHANGE = Symbol('gatehouse.exchange');
+type TrackedResponse = ServerResponse & { [EXCHANGE]?: Exchange };
+
 /** Logs the exchange when the response closes; a client that left early cancels the upstream side. */
 function attachLog(ctx: RequestContext, svc: RequestServices, upstream?: { cancel(err: Error): void }): void {
-  ctx.res.once('close', () => {
-    if (!ctx.res.writableFinished) {
-      upstream?.cancel(new Error('client disconnected'));
-      if (ctx.status !== 101) ctx.code ??= 'client.disconnected';
-    }
-    svc.accessLog.write(ctx, performance.now());
-  });
+  // One shared listener reading its state off the response, instead of a closure and a once()
+  // wrapper per request ('close' is emitted once per response anyway).
+  const res = ctx.res as TrackedResponse;
+  res[EXCHANGE] = { ctx, svc, upstream };
+  res.on('close', onResponseClose);
+}
+
+function onResponseClose(this: TrackedResponse): void {
+  const ex = this[EXCHANGE];
+  if (ex === undefined) return;
+  this[EXCHANGE] = undefined;
+  const ctx = ex.ctx;
+  if (!this.writableFinished) {
+    ex.upstream?.cancel(new Error('client disconnected'));
+    if (ctx.status !== 101) ctx.code ??= 'client.disconnected';
+  }
+  ex.svc.accessLog.write(ctx, performance.now());
 }
 
 /** The upstream exchange failed before any response byte reached the client. */
