@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Gatehouse data-path benchmark: Gatehouse side by side with a direct run, Node's practical
-// ceiling (bench/reference-proxy.mjs) and nginx as a reverse proxy. Method and reasons are in
+// ceiling (bench/reference-proxy.mjs) and nginx as a reverse proxy, plus Gatehouse with an
+// authenticator on the route (jwt with a hot token, sigv4) reported against plain Gatehouse
+// (bench/lib/auth-targets.mjs). Method and reasons are in
 // BENCHMARKS.md and /work/shared/PERFORMANCE.md; in short: proxy pinned to one core, wrk and the
 // upstream on the other, every target primed, rounds interleaved in rotating order, medians of
 // same-round ratios reported.
@@ -20,9 +22,10 @@ import { parseArgs } from 'node:util';
 import { cleanupAll, cleanupSync, freePort, hasCommand, httpGet, makeTempDir, ourProcessGroups } from './lib/processes.mjs';
 import { BODY_BYTES, startUpstream } from './lib/nginx.mjs';
 import { directTarget, gatehouseTarget, nginxProxyTarget, referenceTarget } from './lib/targets.mjs';
+import { gatehouseJwtTarget, gatehouseSigv4Target } from './lib/auth-targets.mjs';
 import { runWrk, killActiveWrk } from './lib/wrk.mjs';
 import { awaitQuiet, describeForeign, foreignCpu, processSnapshot } from './lib/cpu.mjs';
-import { consoleTable, fmtUs, markdownTable, summarize, verdict } from './lib/report.mjs';
+import { authConsoleTable, authMarkdownTable, consoleTable, fmtUs, markdownTable, summarize, verdict } from './lib/report.mjs';
 import { formatProfile, summarizeCpuProfile } from './lib/profile.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -53,9 +56,11 @@ if (flags.help) {
   BENCH_QUIET_WAIT_SECONDS=30  before each run, wait up to this long for other processes to go quiet
   BENCH_FOREIGN_MAX=0.05   other processes' CPU (fraction of one core) above which a run counts as disturbed
   BENCH_RETRIES=2          re-runs of a disturbed measurement before it is kept (flagged)
-  BENCH_TARGETS=a,b,...    subset of targets by name (direct,reference,gatehouse,nginx-proxy)
+  BENCH_TARGETS=a,b,...    subset of targets by name (direct,reference,gatehouse,gatehouse-jwt,gatehouse-sigv4,nginx-proxy;
+                           also gatehouse-sigv4-presigned, which is not in the default list)
+  BENCH_AUTH_AT1=1         also measure the auth targets at 1 connection (default: only the high level)
   BENCH_PROXY_CPU=0 BENCH_LOAD_CPU=1   cores for the proxy and for wrk + upstream
-  BENCH_PROFILE_TARGET=gatehouse  what --profile profiles (gatehouse or reference)`);
+  BENCH_PROFILE_TARGET=gatehouse  what --profile profiles (gatehouse, reference, gatehouse-jwt, gatehouse-sigv4)`);
   process.exit(0);
 }
 
@@ -84,10 +89,35 @@ const settings = {
 /**
  * The targets, in the order of the first round (later rounds rotate it). Later issues add
  * entries here, e.g. gatehouseTarget({ name: 'gatehouse-ratelimit', label: ..., route: { filters: {...} } }).
+ * Targets with `default: false` run only when BENCH_TARGETS names them.
  */
 function allTargets() {
-  return [directTarget(), referenceTarget(), gatehouseTarget(), nginxProxyTarget()];
+  return [
+    directTarget(),
+    referenceTarget(),
+    gatehouseTarget(),
+    gatehouseJwtTarget(),
+    gatehouseSigv4Target(),
+    Object.assign(gatehouseSigv4Target({ form: 'presigned' }), { default: false }),
+    nginxProxyTarget(),
+  ];
 }
+
+/** Targets --profile can profile (BENCH_PROFILE_TARGET). */
+const PROFILE_FACTORIES = {
+  gatehouse: gatehouseTarget,
+  reference: referenceTarget,
+  'gatehouse-jwt': gatehouseJwtTarget,
+  'gatehouse-sigv4': gatehouseSigv4Target,
+};
+
+/** What to send to a target: fresh credentials for authenticated targets, a plain GET otherwise. */
+async function requestFor(target, seconds) {
+  return target.request ? target.request({ seconds }) : { url: target.url, headers: {} };
+}
+
+/** The connection levels a target is measured at. */
+const levelsFor = (t) => (t.measureAt1 === false ? [settings.connections] : [settings.connections, 1]);
 
 // ---------- cleanup on every exit path ----------
 
@@ -177,16 +207,18 @@ function makeIsOurs() {
   return (pid, info) => pid === process.pid || info.pgrp === ownPgrp || groups.has(info.pgrp);
 }
 let disturbedRuns = 0;
-async function measure(url, connections, seconds, { retries = settings.retries } = {}) {
+async function measure(target, connections, seconds, { retries = settings.retries } = {}) {
   for (let attempt = 0; ; attempt++) {
     const bg = await awaitQuiet(makeIsOurs(), {
       threshold: settings.foreignMax,
       maxWaitMs: settings.quietWaitSeconds * 1000,
       onWait: (f) => log(`  (waiting for other processes to go quiet: ${describeForeign(f)})`),
     });
+    // After the wait, right before the run: signatures with a short validity (SigV4) stay fresh.
+    const { url, headers } = await requestFor(target, seconds);
     const before = processSnapshot();
     const t0 = performance.now();
-    const r = await runWrk({ url, connections, seconds, cpu: settings.cpus.load, watchCpu: settings.cpus.proxy });
+    const r = await runWrk({ url, headers, connections, seconds, cpu: settings.cpus.load, watchCpu: settings.cpus.proxy });
     const f = foreignCpu(before, processSnapshot(), makeIsOurs(), performance.now() - t0);
     r.foreignCpu = f.coreFraction;
     r.quietBefore = bg.quiet;
@@ -202,23 +234,34 @@ async function measure(url, connections, seconds, { retries = settings.retries }
   }
 }
 
-/** Start a target and check it proxies the upstream body; returns null or a failure record. */
+/**
+ * Start a target and check it proxies the upstream body, sending what wrk will send (credentials
+ * included); for an authenticated target, also check that a request without them is refused.
+ * Returns null or a failure record.
+ */
 async function bringUp(target, env) {
   try {
     await target.start(env);
   } catch (err) {
     return { status: 'failed to start', error: err.message, detail: err.detail ?? '' };
   }
+  const fail = async (error) => {
+    const detail = target.proc?.tail?.(15) ?? '';
+    await target.stop();
+    return { status: 'failed sanity check', error, detail };
+  };
   try {
     // A target that answers but does not proxy (404, 502...) would benchmark its error path.
-    const res = await httpGet(target.url, 3000);
-    if (res.status !== 200 || res.bytes !== BODY_BYTES) {
-      await target.stop();
-      return { status: 'failed sanity check', error: `GET ${target.url} -> ${res.status}, ${res.bytes} bytes (want 200, ${BODY_BYTES})`, detail: '' };
+    const { url, headers } = await requestFor(target, settings.durationSeconds);
+    const res = await httpGet(url, 3000, headers);
+    if (res.status !== 200 || res.bytes !== BODY_BYTES) return fail(`GET ${url} -> ${res.status}, ${res.bytes} bytes (want 200, ${BODY_BYTES})`);
+    // An authenticated route that lets anonymous requests through would measure an open route.
+    if (target.requiresCredential) {
+      const anon = await httpGet(target.url, 3000);
+      if (anon.status !== 401 && anon.status !== 403) return fail(`GET ${target.url} without credentials -> ${anon.status} (want 401 or 403)`);
     }
   } catch (err) {
-    await target.stop();
-    return { status: 'failed sanity check', error: `GET ${target.url}: ${err.message}`, detail: '' };
+    return fail(`GET ${target.url}: ${err.message}`);
   }
   return null;
 }
@@ -230,9 +273,16 @@ function timestamp() {
 // ---------- phases ----------
 
 async function comparison(env, machine, stamp) {
-  const targets = allTargets().filter((t) => !settings.targets || settings.targets.includes(t.name));
+  const known = allTargets();
+  const unknown = (settings.targets ?? []).filter((n) => !known.some((t) => t.name === n));
+  if (unknown.length) throw new Error(`BENCH_TARGETS: unknown target(s) ${unknown.join(', ')}; known: ${known.map((t) => t.name).join(', ')}`);
+  const targets = known.filter((t) => (settings.targets ? settings.targets.includes(t.name) : t.default !== false));
   const results = {};
-  for (const t of targets) results[t.name] = { label: t.label, status: 'ok', prime: null, runs: { [`c${settings.connections}`]: [], c1: [] } };
+  for (const t of targets) {
+    results[t.name] = { label: t.label, status: 'ok', prime: null, runs: { [`c${settings.connections}`]: [], c1: [] } };
+    if (t.baseline) results[t.name].baseline = t.baseline;
+    if (t.measureAt1 === false) results[t.name].measuredAt1 = false;
+  }
 
   log('\nStarting targets (proxies on CPU ' + settings.cpus.proxy + ')...');
   const live = [];
@@ -248,17 +298,25 @@ async function comparison(env, machine, stamp) {
     }
   }
 
-  const perRun = 2 * settings.durationSeconds;
-  const eta = live.length * (settings.primeSeconds + settings.rounds * perRun);
-  log(`\nPriming ${settings.primeSeconds} s each, then ${settings.rounds} round(s) of ${settings.durationSeconds} s @${settings.connections} and @1 per target (~${Math.ceil(eta / 60)} min, plus any waits for a quiet machine).`);
+  const eta = live.reduce((s, t) => s + settings.primeSeconds + settings.rounds * levelsFor(t).length * settings.durationSeconds, 0);
+  const hiOnly = live.filter((t) => levelsFor(t).length === 1).map((t) => t.name);
+  log(
+    `\nPriming ${settings.primeSeconds} s each, then ${settings.rounds} round(s) of ${settings.durationSeconds} s @${settings.connections} and @1 per target` +
+      (hiOnly.length ? ` (only @${settings.connections}: ${hiOnly.join(', ')})` : '') +
+      ` (~${Math.ceil(eta / 60)} min, plus any waits for a quiet machine).`,
+  );
 
   // Priming doubles as the cold-start measurement PERFORMANCE.md asks to report separately.
   for (const t of live) {
     if (settings.primeSeconds === 0) break;
     // Priming is warm-up first; a disturbed prime is not worth a retry.
-    const r = await measure(t.url, settings.connections, settings.primeSeconds, { retries: 0 });
-    results[t.name].prime = strip(r);
-    log(`  prime ${t.name.padEnd(12)} ${short(r)}`);
+    try {
+      const r = await measure(t, settings.connections, settings.primeSeconds, { retries: 0 });
+      results[t.name].prime = strip(r);
+      log(`  prime ${t.name.padEnd(15)} ${short(r)}`);
+    } catch (err) {
+      log(`  prime ${t.name.padEnd(15)} ${err.message.split('\n')[0]}`);
+    }
   }
 
   const dead = new Set();
@@ -267,13 +325,13 @@ async function comparison(env, machine, stamp) {
     const order = live.map((_, i) => live[(i + round) % live.length]).filter((t) => !dead.has(t.name));
     log(`\nRound ${round + 1}/${settings.rounds}: ${order.map((t) => t.name).join(' ')}`);
     for (const t of order) {
-      for (const connections of [settings.connections, 1]) {
+      for (const connections of levelsFor(t)) {
         try {
-          const r = await measure(t.url, connections, settings.durationSeconds);
+          const r = await measure(t, connections, settings.durationSeconds);
           results[t.name].runs[`c${connections}`].push({ round, ...strip(r) });
-          log(`  ${t.name.padEnd(12)} @${String(connections).padEnd(3)} ${short(r)}`);
+          log(`  ${t.name.padEnd(15)} @${String(connections).padEnd(3)} ${short(r)}`);
         } catch (err) {
-          log(`  ${t.name.padEnd(12)} @${connections}: ${err.message.split('\n')[0]}`);
+          log(`  ${t.name.padEnd(15)} @${connections}: ${err.message.split('\n')[0]}`);
         }
         if (t.proc?.exited) {
           dead.add(t.name);
@@ -303,12 +361,16 @@ async function comparison(env, machine, stamp) {
       'ratios are medians of same-round ratios. Added p50 = target p50 - direct p50 at 1 connection.',
   );
   log(consoleTable(rows, { connections: settings.connections }) + '\n');
+  const authTable = authConsoleTable(rows, { connections: settings.connections });
+  if (authTable) log(`Authenticated routes against the no-auth gatehouse route (medians of same-round ratios):\n${authTable}\n`);
   for (const row of rows) {
     if (row.status !== 'ok') log(`${row.name}: ${row.status}: ${row.error}`);
     else if (row.errors) log(`${row.name}: WARNING ${row.errors} socket errors / non-2xx responses across its runs`);
     if (row.status !== 'ok') continue;
     const hi = `c${settings.connections}`;
-    const counts = `clean runs @${settings.connections} ${row.cleanRuns[hi]}/${row.totalRuns[hi]}, @1 ${row.cleanRuns.c1}/${row.totalRuns.c1}`;
+    const counts =
+      `clean runs @${settings.connections} ${row.cleanRuns[hi]}/${row.totalRuns[hi]}, ` +
+      (row.measuredAt1 === false ? '@1 not measured' : `@1 ${row.cleanRuns.c1}/${row.totalRuns.c1}`);
     const spread = row.rpsSpread === null ? '' : `; req/s @${settings.connections} spread (max-min)/median ${(row.rpsSpread * 100).toFixed(0)}%`;
     log(`${row.name}: ${counts}${spread}${row.disturbedUsed ? '; WARNING: figures include disturbed runs' : ''}`);
   }
@@ -326,7 +388,7 @@ async function comparison(env, machine, stamp) {
     log(`WARNING: the proxy core was up to ${Math.round(interference * 100)}% busy during a clean direct run: unaccounted work on the machine; treat figures as suspect.`);
   }
   if (disturbedRuns) log(`WARNING: ${disturbedRuns} run(s) kept although other processes took CPU during them (flagged "disturbed" in the JSON).`);
-  for (const c of checks) log(`${c.pass === null ? 'N/A ' : c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
+  for (const c of checks) log(`${c.info ? 'INFO' : c.pass === null ? 'N/A ' : c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
 
   const md = [
     `Machine: ${machine.cpuModel}, ${machine.cpus} vCPU, ${machine.memoryGiB} GiB; Debian ${machine.debian ?? '?'}, kernel ${machine.kernel}; ` +
@@ -335,6 +397,8 @@ async function comparison(env, machine, stamp) {
       (disturbedRuns ? `; ${disturbedRuns} run(s) disturbed by other processes.` : '.'),
     '',
     markdownTable(rows, { connections: settings.connections }),
+    ...(authMarkdownTable(rows, { connections: settings.connections }) ? ['', authMarkdownTable(rows, { connections: settings.connections })] : []),
+    ...(checks.length ? ['', ...checks.map((c) => `- ${c.info ? 'INFO' : c.pass === null ? 'N/A' : c.pass ? 'PASS' : 'FAIL'}: ${c.name}: ${c.detail}`)] : []),
   ].join('\n');
   log('\nMarkdown for BENCHMARKS.md:\n\n' + md + '\n');
 
@@ -357,8 +421,9 @@ async function profilePhase(env, stamp) {
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--import', pathToFileURL(path.join(repoRoot, 'bench/lib/cpu-prof-exit.mjs')).href],
     stopTimeoutMs: 15000,
   };
-  if (which !== 'gatehouse' && which !== 'reference') throw new Error(`BENCH_PROFILE_TARGET must be gatehouse or reference, got "${which}"`);
-  const t = which === 'reference' ? referenceTarget(opts) : gatehouseTarget(opts);
+  const factory = PROFILE_FACTORIES[which];
+  if (!factory) throw new Error(`BENCH_PROFILE_TARGET must be one of ${Object.keys(PROFILE_FACTORIES).join(', ')}, got "${which}"`);
+  const t = factory(opts);
   log(`\nProfile: starting ${which} with --cpu-prof...`);
   const failure = await bringUp(t, env);
   if (failure) {
@@ -367,10 +432,10 @@ async function profilePhase(env, stamp) {
     return { status: failure.status, error: failure.error };
   }
   if (settings.primeSeconds) {
-    const p = await measure(t.url, settings.connections, settings.primeSeconds, { retries: 0 });
+    const p = await measure(t, settings.connections, settings.primeSeconds, { retries: 0 });
     log(`  prime        ${short(p)}`);
   }
-  const r = await measure(t.url, settings.connections, settings.durationSeconds);
+  const r = await measure(t, settings.connections, settings.durationSeconds);
   log(`  profiled run ${short(r)}  (slower than unprofiled: sampling costs CPU)`);
   await t.stop();
   const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));

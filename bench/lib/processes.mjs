@@ -132,11 +132,11 @@ export function cleanupSync() {
   tempDirs.clear();
 }
 
-/** One GET; resolves to { status, bytes } or rejects on connection errors. */
-export function httpGet(url, timeoutMs = 2000) {
+/** One GET (with optional extra headers); resolves to { status, bytes, headers } or rejects on connection errors. */
+export function httpGet(url, timeoutMs = 2000, headers = undefined) {
   return new Promise((resolve, reject) => {
     // agent:false so the probe's keep-alive socket does not linger into the measurement.
-    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs, ...(headers ? { headers } : {}) }, (res) => {
       let bytes = 0;
       res.on('data', (c) => (bytes += c.length));
       res.on('end', () => resolve({ status: res.statusCode, bytes, headers: res.headers }));

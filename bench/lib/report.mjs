@@ -9,9 +9,13 @@ export const NGINX = 'nginx-proxy';
 export const DIRECT = 'direct';
 export const GATEHOUSE = 'gatehouse';
 
-// Targets from the issue.
+export const GATEHOUSE_JWT = 'gatehouse-jwt';
+export const GATEHOUSE_SIGV4 = 'gatehouse-sigv4';
+
+// Targets from the issues.
 export const TARGET_RPS_RATIO = 0.9; // Gatehouse req/s >= 0.90 x reference, access log on
 export const TARGET_ADDED_P50_RATIO = 1.15; // Gatehouse added p50 @1 conn <= 1.15 x reference's
+export const TARGET_JWT_RATIO = 0.95; // issue 3: hot-JWT route req/s >= 0.95 x the no-auth Gatehouse route
 
 export function median(xs) {
   const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -40,8 +44,10 @@ function perRound(runs, baseRuns, f) {
 }
 
 /**
- * results: { [name]: { label, status, runs: { c64: [run], c1: [run] } } } where run is a parsed
- * wrk result plus its round number. Returns one summary row per target, in results order.
+ * results: { [name]: { label, status, runs: { c64: [run], c1: [run] }, baseline?, measuredAt1? } }
+ * where run is a parsed wrk result plus its round number, and `baseline` names the target an
+ * authenticated route is compared with (the no-auth gatehouse). Returns one summary row per
+ * target, in results order.
  */
 export function summarize(results, { connections }) {
   const hi = `c${connections}`;
@@ -63,10 +69,24 @@ export function summarize(results, { connections }) {
       const ref = base(REFERENCE, 'c1')?.find((x) => x.round === r.round);
       if (d && ref && ref.p50 - d.p50 > 0) addedRatio.push((r.p50 - d.p50) / (ref.p50 - d.p50));
     }
+    // Authenticated routes against their no-auth baseline, same round, same concurrency.
+    const vsBase = t.baseline
+      ? {
+          baseline: t.baseline,
+          baselineOk: results[t.baseline]?.status === 'ok',
+          rpsVsBaseline: median(perRound(hiRuns, base(t.baseline, hi), (r, b) => r.rps / b.rps)),
+          rpsVsBaselineAt1: median(perRound(loRuns, base(t.baseline, 'c1'), (r, b) => r.rps / b.rps)),
+          cpuVsBaseline: median(perRound(hiRuns, base(t.baseline, hi), (r, b) => r.proxyCpuUsPerReq / b.proxyCpuUsPerReq)),
+          // Extra proxy-core CPU per request that the filter costs, same round.
+          cpuAddedVsBaseline: median(perRound(hiRuns, base(t.baseline, hi), (r, b) => r.proxyCpuUsPerReq - b.proxyCpuUsPerReq)),
+        }
+      : {};
     rows.push({
       name,
       label: t.label,
       status: 'ok',
+      ...(t.measuredAt1 === false ? { measuredAt1: false } : {}),
+      ...vsBase,
       rounds: hiRuns.length,
       // How many of the runs behind the figures were disturbed (non-zero only if none was clean).
       disturbedUsed: [...hiRuns, ...loRuns].filter((r) => r.disturbed).length,
@@ -107,8 +127,40 @@ function spread(xs) {
   return (Math.max(...xs) - Math.min(...xs)) / m;
 }
 
-/** The two targets from the issue. Each is { name, pass: true|false|null, detail }. */
+/**
+ * The issues' targets. Each is { name, pass: true|false|null, detail }, or { name, info: true,
+ * detail } for a figure reported as measured. Core targets (issue: data path) when gatehouse ran;
+ * the hot-JWT target and the SigV4 figure (issue 3) when those targets ran.
+ */
 export function verdict(rows) {
+  return [...coreVerdict(rows), ...authVerdict(rows)];
+}
+
+function authVerdict(rows) {
+  const out = [];
+  const ratioDetail = (a, at = '') => {
+    const hi = `${a.rpsVsBaseline.toFixed(3)}x`;
+    const cpu = a.cpuVsBaseline === null ? '' : `; CPU/req ${a.cpuVsBaseline.toFixed(2)}x (${fmtAdded(a.cpuAddedVsBaseline)})`;
+    return `${hi}${at}${cpu}${a.errors > 0 ? `; WARNING: ${a.errors} wrk errors/non-2xx` : ''}`;
+  };
+  const why = (a) => (a.status !== 'ok' ? a.status : !a.baselineOk ? `${a.baseline} not measured` : 'no same-round pair with gatehouse');
+  const j = rows.find((r) => r.name === GATEHOUSE_JWT);
+  if (j) {
+    const name = `Hot-JWT route req/s >= ${TARGET_JWT_RATIO}x the no-auth Gatehouse route`;
+    if (j.status !== 'ok' || j.rpsVsBaseline === null || j.rpsVsBaseline === undefined) out.push({ name, pass: null, detail: why(j) });
+    // A route answering 401 fast would look good; errors make the check fail.
+    else out.push({ name, pass: j.rpsVsBaseline >= TARGET_JWT_RATIO && j.errors === 0, detail: ratioDetail(j) });
+  }
+  const s = rows.find((r) => r.name === GATEHOUSE_SIGV4);
+  if (s) {
+    const name = 'SigV4 route req/s vs the no-auth Gatehouse route (reported as measured, no target)';
+    if (s.status !== 'ok' || s.rpsVsBaseline === null || s.rpsVsBaseline === undefined) out.push({ name, info: true, detail: why(s) });
+    else out.push({ name, info: true, detail: ratioDetail(s) });
+  }
+  return out;
+}
+
+function coreVerdict(rows) {
   const g = rows.find((r) => r.name === GATEHOUSE);
   if (!g) return [];
   const na = (why) => [
@@ -182,6 +234,57 @@ export function consoleTable(rows, { connections }) {
   const widths = data[0].map((_, i) => Math.max(...data.map((r) => r[i].length)));
   const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(data[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...data.slice(1).map(line)].join('\n');
+}
+
+// The authenticated routes' own table: each against its no-auth baseline (the gatehouse target).
+const authHeaders = (c) => [
+  'target',
+  `req/s @${c}`,
+  `req/s ÷ gatehouse @${c}`,
+  `p50 / p99 @${c}`,
+  `CPU/req @${c}`,
+  'CPU/req ÷ gatehouse',
+  'CPU/req added',
+  'req/s ÷ gatehouse @1',
+];
+function authCells(row) {
+  if (row.status !== 'ok') return [row.name, row.status, '', '', '', '', '', ''];
+  return [
+    row.disturbedUsed ? `${row.name} †` : row.name,
+    fmtRps(row.hi.rps),
+    fmtRatio(row.rpsVsBaseline),
+    `${fmtUs(row.hi.p50)} / ${fmtUs(row.hi.p99)}`,
+    fmtUs(row.cpuUsPerReq),
+    fmtRatio(row.cpuVsBaseline),
+    fmtAdded(row.cpuAddedVsBaseline),
+    row.measuredAt1 === false ? 'not measured' : fmtRatio(row.rpsVsBaselineAt1),
+  ];
+}
+const authRows = (rows) => rows.filter((r) => r.baseline || r.name === GATEHOUSE);
+const hasAuth = (rows) => rows.some((r) => r.baseline);
+function baselineCells(row, c) {
+  // The no-auth route itself, for reference (ratio 1.00x by definition).
+  const cells = authCells({ ...row, rpsVsBaseline: 1, cpuVsBaseline: 1, cpuAddedVsBaseline: 0, rpsVsBaselineAt1: 1 });
+  if (row.status === 'ok') cells[0] = `${cells[0]} (no auth)`;
+  return cells;
+}
+
+/** Console table of the authenticated routes, or '' when none ran. */
+export function authConsoleTable(rows, { connections }) {
+  if (!hasAuth(rows)) return '';
+  const data = [authHeaders(connections), ...authRows(rows).map((r) => (r.baseline ? authCells(r) : baselineCells(r, connections)))];
+  const widths = data[0].map((_, i) => Math.max(...data.map((r) => r[i].length)));
+  const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(data[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...data.slice(1).map(line)].join('\n');
+}
+
+/** Markdown table of the authenticated routes, or '' when none ran. */
+export function authMarkdownTable(rows, { connections }) {
+  if (!hasAuth(rows)) return '';
+  const head = authHeaders(connections);
+  const out = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+  for (const r of authRows(rows)) out.push(`| ${(r.baseline ? authCells(r) : baselineCells(r, connections)).join(' | ')} |`);
+  return out.join('\n');
 }
 
 export function markdownTable(rows, { connections }) {

@@ -11,14 +11,16 @@ export function killActiveWrk() {
 }
 
 /**
- * Run `wrk -t1 -c<connections> -d<seconds>s --latency url` pinned to `cpu`.
- * Resolves to the parsed result plus the raw output (kept for the JSON record and for debugging
- * parse failures). With `watchCpu`, also reports that core's utilisation and CPU µs per request.
+ * Run `wrk -t1 -c<connections> -d<seconds>s --latency [-H 'Name: value'...] url` pinned to `cpu`.
+ * `headers` ({ name: value }) are sent on every request (e.g. a bearer token or a SigV4
+ * signature). Resolves to the parsed result plus the raw output (kept for the JSON record and for
+ * debugging parse failures). With `watchCpu`, also reports that core's utilisation and CPU µs per
+ * request.
  */
-export async function runWrk({ url, connections, seconds, cpu, watchCpu = null, timeoutSeconds = 2 }) {
+export async function runWrk({ url, connections, seconds, cpu, watchCpu = null, timeoutSeconds = 2, headers = {} }) {
   const before = watchCpu === null ? null : cpuTicks(watchCpu);
   const t0 = performance.now();
-  const r = await spawnWrk({ url, connections, seconds, cpu, timeoutSeconds });
+  const r = await spawnWrk({ url, connections, seconds, cpu, timeoutSeconds, headers });
   const wallUs = (performance.now() - t0) * 1000;
   const after = watchCpu === null ? null : cpuTicks(watchCpu);
   const busy = busyBetween(before, after);
@@ -31,10 +33,27 @@ export async function runWrk({ url, connections, seconds, cpu, watchCpu = null, 
   return r;
 }
 
-function spawnWrk({ url, connections, seconds, cpu, timeoutSeconds }) {
+/**
+ * wrk's -H arguments. wrk splits each at the first ": " (colon and space), so values may contain
+ * anything but a newline. It adds its own Host header unless the table already has one spelled
+ * exactly "Host", so a host header is passed under that spelling (a lower-case "host" would be
+ * sent in addition to wrk's own: two Host fields).
+ */
+export function wrkHeaderArgs(headers) {
+  const out = [];
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n]/.test(String(value))) throw new Error(`bad header for wrk: ${name}`);
+    out.push('-H', `${name.toLowerCase() === 'host' ? 'Host' : name}: ${value}`);
+  }
+  return out;
+}
+
+function spawnWrk({ url, connections, seconds, cpu, timeoutSeconds, headers }) {
   const argv = [
     '-c', String(cpu), 'wrk',
-    '-t1', `-c${connections}`, `-d${seconds}s`, `--timeout`, `${timeoutSeconds}s`, '--latency', url,
+    '-t1', `-c${connections}`, `-d${seconds}s`, `--timeout`, `${timeoutSeconds}s`, '--latency',
+    ...wrkHeaderArgs(headers),
+    url,
   ];
   return new Promise((resolve, reject) => {
     const child = spawn('taskset', argv, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -87,6 +87,22 @@ interface ConnState {
   requests: number;
 }
 
+const CONN = Symbol('gatehouse.conn');
+type ResponseWithConn = http.ServerResponse & { [CONN]?: ConnState };
+
+/** Shared by every response (no closure per request): a parser error queued behind earlier
+ * responses is answered once the last of them closed. */
+function onResponseClosed(this: ResponseWithConn): void {
+  const st = this[CONN];
+  if (st === undefined) return;
+  this[CONN] = undefined;
+  if (--st.pending === 0 && st.onIdle !== undefined) {
+    const f = st.onIdle;
+    st.onIdle = undefined;
+    f();
+  }
+}
+
 export function createListener(cfg: ListenerConfig, baseDir: string, limits: ResolvedLimits, svc: RequestServices): Listener {
   const scheme = cfg.tls ? 'https' : 'http';
   const options: http.ServerOptions = {
@@ -131,13 +147,8 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
     if (st.closing) return;
     st.pending++;
     st.last = req;
-    res.once('close', () => {
-      if (--st.pending === 0 && st.onIdle !== undefined) {
-        const f = st.onIdle;
-        st.onIdle = undefined;
-        f();
-      }
-    });
+    (res as ResponseWithConn)[CONN] = st;
+    res.on('close', onResponseClosed);
     if (svc.draining()) res.shouldKeepAlive = false;
     // Node's maxRequestsPerSocket only adds `Connection: close` to the last answer and leaves the
     // socket open until the idle timeout; with keep-alive off the answer also closes it.
