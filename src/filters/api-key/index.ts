@@ -9,7 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { defineFilter, type FilterDeps, type Reply } from '../../pipeline/filter.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { IDENTITY } from '../common/identity.js';
-import { AMBIGUOUS, singleHeader, singleQueryParam } from '../common/credentials.js';
+import { AMBIGUOUS, singleHeader, singleQueryParam, stripQueryParam } from '../common/credentials.js';
 import { apiKeySchema, type ApiKeyConfig } from './config.js';
 import { digestKey, parseKey } from './key-format.js';
 import { compileKeys, type KeyIndex } from './key-set.js';
@@ -117,19 +117,3 @@ function resolveFrom(deps: FilterDeps, file: string): string {
   return isAbsolute(file) ? file : resolve(deps.baseDir ?? process.cwd(), file);
 }
 
-/** Forward the query without the key parameter (every occurrence; names compared decoded). */
-function stripQueryParam(ctx: RequestContext, name: string): void {
-  const q = ctx.upstreamQuery ?? ctx.query;
-  ctx.upstreamQuery = q
-    .split('&')
-    .filter((part) => {
-      const eq = part.indexOf('=');
-      const k = eq === -1 ? part : part.slice(0, eq);
-      try {
-        return decodeURIComponent(k.replace(/\+/g, ' ')) !== name;
-      } catch {
-        return true;
-      }
-    })
-    .join('&');
-}

@@ -70,3 +70,27 @@ export function headerSafe(v: string): string {
   // eslint-disable-next-line no-control-regex
   return /[\u0000-\u001f\u007f]/.test(v) ? encodeURIComponent(v) : v;
 }
+
+/** The query string without every `name` parameter (names compared after percent-decoding); the
+ * rest byte for byte. */
+export function withoutQueryParam(query: string, name: string): string {
+  if (query === '') return query;
+  return query
+    .split('&')
+    .filter((part) => {
+      const eq = part.indexOf('=');
+      const k = eq === -1 ? part : part.slice(0, eq);
+      try {
+        return decodeURIComponent(k.replace(/\+/g, ' ')) !== name;
+      } catch {
+        return true;
+      }
+    })
+    .join('&');
+}
+
+/** Forward the query without a credential parameter. Another filter may already have rewritten
+ * the upstream query (sigv4 presigned URLs), so this builds on that. */
+export function stripQueryParam(ctx: RequestContext, name: string): void {
+  ctx.upstreamQuery = withoutQueryParam(ctx.upstreamQuery ?? ctx.query, name);
+}

@@ -13,7 +13,7 @@ import type { Reply } from '../../pipeline/filter.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { validateConfig } from '../../config/validate.js';
 import { ttlFromHeaders, DEFAULT_FETCH_POLICY, isFetchableUrl } from './jwks-cache.js';
-import { withoutParam } from './sources.js';
+import { withoutQueryParam as withoutParam } from '../common/credentials.js';
 
 const ISS = 'https://idp.example.com';
 let nowMs = Date.now();

@@ -2,7 +2,7 @@
 // duplicates (two Authorization fields, a cookie given twice, a repeated query parameter) and the
 // caller refuses a token found in two places: never "first wins".
 import type { RequestContext } from '../../pipeline/context.js';
-import { singleCookie, singleHeader, singleQueryParam, type Extracted } from '../common/credentials.js';
+import { singleCookie, singleHeader, singleQueryParam, stripQueryParam, type Extracted } from '../common/credentials.js';
 import type { JwtConfig } from './config.js';
 
 export interface TokenSource {
@@ -49,29 +49,11 @@ function cookieSource(name: string): TokenSource {
   };
 }
 
-/** The query string without every `name` parameter (compared after percent-decoding); the rest byte for byte. */
-export function withoutParam(query: string, name: string): string {
-  if (query === '') return query;
-  return query
-    .split('&')
-    .filter((part) => {
-      const eq = part.indexOf('=');
-      const k = eq === -1 ? part : part.slice(0, eq);
-      try {
-        return decodeURIComponent(k.replace(/\+/g, ' ')) !== name;
-      } catch {
-        return true;
-      }
-    })
-    .join('&');
-}
-
 function querySource(name: string): TokenSource {
   return {
     extract: (ctx) => singleQueryParam(ctx, name),
     strip(ctx) {
-      // Another filter may already have rewritten the upstream query (sigv4 presigned URLs).
-      ctx.upstreamQuery = withoutParam(ctx.upstreamQuery ?? ctx.query, name);
+      stripQueryParam(ctx, name);
     },
   };
 }
