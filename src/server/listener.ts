@@ -126,7 +126,6 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
   server.maxHeadersCount = limits.maxHeaderCount + 1;
   server.maxRequestsPerSocket = limits.maxRequestsPerConnection;
   server.maxConnections = limits.maxConnections;
-  const listenerInfo = { scheme, port: cfg.port } as const;
   const info = { scheme: scheme as 'http' | 'https', port: cfg.port };
 
   const conns = new WeakMap<Socket, ConnState>();
@@ -264,7 +263,6 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
     });
   };
   server.on(cfg.tls ? 'secureConnection' : 'connection', onConnection);
-  void listenerInfo;
 
   const host = cfg.address ?? '127.0.0.1';
   const name = cfg.name ?? `${host}:${cfg.port}`;

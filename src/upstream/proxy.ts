@@ -19,7 +19,6 @@ export interface ProxyOptions {
   responseAppend: readonly string[] | undefined;
   /** Called when the exchange failed before any response byte went to the client. */
   onFailure(ctx: RequestContext, reply: Reply): void;
-  onResponseHead?(ctx: RequestContext, status: number, headers: string[]): void;
 }
 
 const VIA = '1.1 gatehouse';
@@ -86,7 +85,6 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     }
     if (ctx.responseHeaders !== undefined) headers.push(...ctx.responseHeaders);
     headers.push('x-request-id', ctx.id, 'via', VIA);
-    this.#opts.onResponseHead?.(ctx, statusCode, headers);
     ctx.status = statusCode;
     this.#head = { status: statusCode, headers };
     this.#resume = resume;
