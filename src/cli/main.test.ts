@@ -2,18 +2,15 @@
 // `start` runs in-process with a fake gateway, so no sockets are opened here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { main } from './main.js';
 import { ConfigError } from '../config/index.js';
 import { renderJsonSchema } from '../config/json-schema.js';
 import type { CliContext } from './context.js';
+import { root, runCli } from '../../test/helpers/cli.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const bin = join(root, 'bin', 'gatehouse.js');
 const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
 
 const VALID = `listeners:
@@ -42,17 +39,7 @@ const invalidFile = join(tmp, 'invalid.yaml');
 writeFileSync(validFile, VALID);
 writeFileSync(invalidFile, INVALID);
 
-function run(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (...args: string[]) => runCli(args);
 
 const noStack = (s: string) => assert.doesNotMatch(s, /^\s+at /m, `stack trace in output:\n${s}`);
 

@@ -3,20 +3,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalizePath } from '../../src/routing/normalize-path.js';
+import { rng } from '../helpers/prng.js';
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 20_000);
 const LIMIT = 256;
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Tokens weighted towards what the normalizer has rules for. Half the targets use only tokens it
 // accepts (so the output properties are exercised often), half add hostile ones and raw bytes.

@@ -8,20 +8,9 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { canonicalHeaders, canonicalQuery, canonicalUri, parseQuery, pathsAgree, pctDecode, uriEncode } from '../../src/filters/sigv4/canonical.js';
 import { detect, prepare, verifyRequest, type KeyRecord, type VerifierPolicy } from '../../src/filters/sigv4/verify.js';
 import { normalizePath } from '../../src/routing/normalize-path.js';
+import { pick, rng } from '../helpers/prng.js';
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 5_000);
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const pick = <T>(next: () => number, xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
 
 const PATH_TOKENS = ['/', '/', '//', '.', '..', '/./', '/../', 'a', 'B', '0', '-', '_', '~', '%20', '%2e', '%2E', '%41', '%7e', '%c3%a9', '%E1%88%B4', '%25', ':', '@', '!', '*', "'", '(', '+', '=', ',', '$'];
 const HOSTILE = ['%', '%zz', '%2', '\u00e9', ' ', '\t', '\u0000', ';', '#', '?', '&'];

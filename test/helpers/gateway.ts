@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import type { GatehouseConfig, RouteConfig, ClusterConfig } from '../../src/config/schema.js';
 import type { Clock } from '../../src/pipeline/filter.js';
+import { startUpstream, type TestUpstream } from './upstream.js';
 
 export interface TestGateway {
   gw: Gateway;
@@ -69,5 +70,22 @@ export function simpleSpec(upstreamUrl: string, route: Partial<RouteConfig> = {}
     routes: [{ name: 'all', match: { path: { prefix: '/' } }, cluster: 'up', ...route }],
     clusters: [{ name: 'up', endpoints: [upstreamUrl] }],
     ...extra,
+  };
+}
+
+/** Short client timeouts (header 500 ms, request 2 s, idle 2 s), so raw-socket suites stay fast. */
+export const SHORT_TIMEOUTS: NonNullable<GatehouseConfig['limits']> = { header_timeout: '500ms', request_timeout: '2s', idle_timeout: '2s' };
+
+/** A recording upstream with a gateway in front of it (`simpleSpec` plus `extra`); `stop` stops both. */
+export async function startProxied(extra: Partial<GatewaySpec> = {}): Promise<{ up: TestUpstream; gh: TestGateway; stop(): Promise<void> }> {
+  const up = await startUpstream();
+  const gh = await startGateway(simpleSpec(up.url, {}, extra));
+  return {
+    up,
+    gh,
+    stop: async () => {
+      await gh.stop();
+      await up.close();
+    },
   };
 }

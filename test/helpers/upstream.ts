@@ -98,3 +98,36 @@ export async function deadPort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }
+
+/** What a tracking upstream saw of one request. */
+export interface TrackedRequest {
+  url: string;
+  /** The whole body arrived (the upstream then answers 200 "ok"). */
+  completed: boolean;
+  /** The request closed before its body ended. */
+  aborted: boolean;
+  /** Body bytes received. */
+  bytes: number;
+}
+
+/** An upstream that streams request bodies and records whether each request completed or was aborted. */
+export async function startTrackingUpstream(): Promise<{ u: TestUpstream; seen: TrackedRequest[] }> {
+  const seen: TrackedRequest[] = [];
+  const u = await startUpstream(
+    (req, res) => {
+      const rec: TrackedRequest = { url: req.url!, completed: false, aborted: false, bytes: 0 };
+      seen.push(rec);
+      req.on('data', (c: Buffer) => (rec.bytes += c.length));
+      req.on('end', () => {
+        rec.completed = true;
+        res.writeHead(200, { 'content-length': '2' });
+        res.end('ok');
+      });
+      req.on('close', () => {
+        if (!rec.completed) rec.aborted = true;
+      });
+    },
+    { streamBody: true },
+  );
+  return { u, seen };
+}

@@ -4,57 +4,23 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { startGateway, simpleSpec, type TestGateway } from '../helpers/gateway.js';
+import { startTrackingUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { startGateway, startProxied, simpleSpec, SHORT_TIMEOUTS, type TestGateway } from '../helpers/gateway.js';
 import { rawRequest, parse, type RawResult } from '../helpers/raw.js';
+import { assertProblem, assertRefused } from '../helpers/problem.js';
+import { settle, waitFor } from '../helpers/wait.js';
 
-const LIMITS = { header_timeout: '500ms', request_timeout: '2s', idle_timeout: '2s' };
 const H = 'Host: gw.test\r\n';
 
 let up: TestUpstream;
 let gh: TestGateway;
-
-before(async () => {
-  up = await startUpstream();
-  gh = await startGateway(simpleSpec(up.url, {}, { limits: LIMITS }));
-});
-after(async () => {
-  await gh.stop();
-  await up.close();
-});
-
-const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms));
-
-/** Asserts one problem+json answer: status, reason code, request id, and the connection state. */
-function assertProblem(r: RawResult, status: number, code: string | RegExp, closed: boolean, label: string): void {
-  assert.equal(r.status, status, `${label}: status (got ${JSON.stringify(r.text.slice(0, 300))})`);
-  assert.equal(r.headers['content-type'], 'application/problem+json', `${label}: content-type`);
-  const body = JSON.parse(r.body) as Record<string, unknown>;
-  if (typeof code === 'string') assert.equal(body.code, code, `${label}: code`);
-  else assert.match(String(body.code), code, `${label}: code`);
-  assert.equal(body.status, status, `${label}: body status`);
-  assert.match(String(body.request_id), /^[0-9a-f-]{36}$/, `${label}: request_id`);
-  assert.equal(body.request_id, r.headers['x-request-id'], `${label}: request_id matches x-request-id`);
-  assert.ok(!r.body.includes('    at '), `${label}: no stack trace`);
-  if (closed) {
-    assert.equal(r.headers['connection']?.toLowerCase(), 'close', `${label}: Connection: close`);
-    assert.equal(r.closed, true, `${label}: connection closed`);
-  } else {
-    assert.equal(r.closed, false, `${label}: connection kept`);
-  }
-}
+let stop: () => Promise<void>;
+before(async () => ({ up, gh, stop } = await startProxied({ limits: SHORT_TIMEOUTS })));
+after(() => stop());
 
 /** Sends a payload that must be refused with nothing at all forwarded upstream. */
-async function refused(payload: string, status: number, code: string | RegExp, label: string, closed = true): Promise<RawResult> {
-  const n = up.requests.length;
-  const bytes = up.rawBytes().length;
-  const r = await rawRequest(gh.port, payload);
-  assertProblem(r, status, code, closed, label);
-  await settle();
-  assert.equal(up.requests.length, n, `${label}: no request reached the upstream`);
-  assert.equal(up.rawBytes().slice(bytes), '', `${label}: not one byte reached the upstream`);
-  return r;
-}
+const refused = (payload: string, status: number, code: string | RegExp, label: string, closed = true): Promise<RawResult> =>
+  assertRefused(gh.port, up, payload, status, code, label, closed);
 
 /** Splits a byte stream of several Content-Length-framed responses. */
 function splitResponses(text: string): RawResult[] {
@@ -249,39 +215,9 @@ test('row 5: a pipelined request the parser refuses is answered after the good o
 // Row 6: chunk framing errors → 400 (413 for oversize), close; the headers may have gone upstream
 // (streaming), but the upstream request is then aborted and no second request follows.
 
-/** An upstream that records whether each streamed request completed or was aborted. */
-async function trackingUpstream() {
-  const seen: Array<{ url: string; completed: boolean; aborted: boolean; bytes: number }> = [];
-  const u = await startUpstream(
-    (req, res) => {
-      const rec = { url: req.url!, completed: false, aborted: false, bytes: 0 };
-      seen.push(rec);
-      req.on('data', (c: Buffer) => (rec.bytes += c.length));
-      req.on('end', () => {
-        rec.completed = true;
-        res.writeHead(200, { 'content-length': '2' });
-        res.end('ok');
-      });
-      req.on('close', () => {
-        if (!rec.completed) rec.aborted = true;
-      });
-    },
-    { streamBody: true },
-  );
-  return { u, seen };
-}
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await settle(20);
-  }
-}
-
 test('row 6: chunk framing errors are refused; the upstream request is aborted, no second request', async () => {
-  const { u, seen } = await trackingUpstream();
-  const g = await startGateway(simpleSpec(u.url, {}, { limits: LIMITS }));
+  const { u, seen } = await startTrackingUpstream();
+  const g = await startGateway(simpleSpec(u.url, {}, { limits: SHORT_TIMEOUTS }));
   try {
     const smuggle = `GET /smuggled HTTP/1.1\r\n${H}\r\n`;
     const cases: Array<[string, string, number]> = [

@@ -4,26 +4,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { startGateway, simpleSpec, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, startProxied, SHORT_TIMEOUTS, type TestGateway } from '../helpers/gateway.js';
 import net from 'node:net';
 import { rawRequest, parse, type RawResult } from '../helpers/raw.js';
+import { settle } from '../helpers/wait.js';
 
-const LIMITS = { header_timeout: '500ms', request_timeout: '2s', idle_timeout: '2s' };
 const H = 'Host: gw.test\r\n';
 
 let up: TestUpstream;
 let gh: TestGateway;
-
-before(async () => {
-  up = await startUpstream();
-  gh = await startGateway(simpleSpec(up.url, {}, { limits: LIMITS }));
-});
-after(async () => {
-  await gh.stop();
-  await up.close();
-});
-
-const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms));
+let stop: () => Promise<void>;
+before(async () => ({ up, gh, stop } = await startProxied({ limits: SHORT_TIMEOUTS })));
+after(() => stop());
 
 /** Sends one request that must be served; returns the response and the upstream's raw view of it. */
 async function served(port: number, u: TestUpstream, payload: string): Promise<{ r: RawResult; raw: string; headers: Record<string, string | string[] | undefined>; rawHeaders: string[] }> {
@@ -202,7 +194,7 @@ test('row 14: a WebSocket upgrade to a route without websocket: true is no tunne
       { name: 'plain', match: { path: { prefix: '/' } }, cluster: 'ws' },
     ],
     clusters: [{ name: 'ws', endpoints: [ws.url] }],
-    limits: LIMITS,
+    limits: SHORT_TIMEOUTS,
   });
   try {
     const n = ws.requests.length;

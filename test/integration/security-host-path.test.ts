@@ -4,10 +4,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { rawRequest, type RawResult } from '../helpers/raw.js';
+import { startGateway, SHORT_TIMEOUTS, type TestGateway } from '../helpers/gateway.js';
+import { rawRequest } from '../helpers/raw.js';
+import { assertProblem } from '../helpers/problem.js';
+import { settle } from '../helpers/wait.js';
 
-const LIMITS = { header_timeout: '500ms', request_timeout: '2s', idle_timeout: '2s' };
 const H = 'Host: gw.test\r\n';
 
 /** `pub` serves the catch-all route, `adm` only the protected /admin prefix. */
@@ -27,7 +28,7 @@ before(async () => {
       { name: 'admin', endpoints: [adm.url] },
       { name: 'pub', endpoints: [pub.url] },
     ],
-    limits: LIMITS,
+    limits: SHORT_TIMEOUTS,
   });
 });
 after(async () => {
@@ -35,25 +36,6 @@ after(async () => {
   await pub.close();
   await adm.close();
 });
-
-const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms));
-
-function assertProblem(r: RawResult, status: number, code: string | RegExp, closed: boolean, label: string): void {
-  assert.equal(r.status, status, `${label}: status (got ${JSON.stringify(r.text.slice(0, 300))})`);
-  assert.equal(r.headers['content-type'], 'application/problem+json', `${label}: content-type`);
-  const body = JSON.parse(r.body) as Record<string, unknown>;
-  if (typeof code === 'string') assert.equal(body.code, code, `${label}: code`);
-  else assert.match(String(body.code), code, `${label}: code`);
-  assert.equal(body.status, status, `${label}: body status`);
-  assert.match(String(body.request_id), /^[0-9a-f-]{36}$/, `${label}: request_id`);
-  assert.equal(body.request_id, r.headers['x-request-id'], `${label}: request_id matches x-request-id`);
-  if (closed) {
-    assert.equal(r.headers['connection']?.toLowerCase(), 'close', `${label}: Connection: close`);
-    assert.equal(r.closed, true, `${label}: connection closed`);
-  } else {
-    assert.equal(r.closed, false, `${label}: connection kept`);
-  }
-}
 
 function snapshot() {
   return { p: pub.requests.length, a: adm.requests.length, pb: pub.rawBytes().length, ab: adm.rawBytes().length };

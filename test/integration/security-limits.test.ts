@@ -4,9 +4,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
-import { startGateway, simpleSpec, type TestGateway } from '../helpers/gateway.js';
+import { startTrackingUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { startGateway, startProxied, simpleSpec, type TestGateway } from '../helpers/gateway.js';
 import { rawRequest, parse, type RawResult } from '../helpers/raw.js';
+import { assertProblem, assertRefused } from '../helpers/problem.js';
+import { settle, waitFor } from '../helpers/wait.js';
 
 const H = 'Host: gw.test\r\n';
 const LIMITS = {
@@ -21,44 +23,13 @@ const LIMITS = {
 
 let up: TestUpstream;
 let gh: TestGateway;
+let stop: () => Promise<void>;
+before(async () => ({ up, gh, stop } = await startProxied({ limits: LIMITS })));
+after(() => stop());
 
-before(async () => {
-  up = await startUpstream();
-  gh = await startGateway(simpleSpec(up.url, {}, { limits: LIMITS }));
-});
-after(async () => {
-  await gh.stop();
-  await up.close();
-});
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function assertProblem(r: RawResult, status: number, code: string, closed: boolean, label: string): void {
-  assert.equal(r.status, status, `${label}: status (got ${JSON.stringify(r.text.slice(0, 300))})`);
-  assert.equal(r.headers['content-type'], 'application/problem+json', `${label}: content-type`);
-  const body = JSON.parse(r.body) as Record<string, unknown>;
-  assert.equal(body.code, code, `${label}: code`);
-  assert.equal(body.status, status, `${label}: body status`);
-  assert.match(String(body.request_id), /^[0-9a-f-]{36}$/, `${label}: request_id`);
-  assert.equal(body.request_id, r.headers['x-request-id'], `${label}: request_id matches x-request-id`);
-  if (closed) {
-    assert.equal(r.headers['connection']?.toLowerCase(), 'close', `${label}: Connection: close`);
-    assert.equal(r.closed, true, `${label}: connection closed`);
-  } else {
-    assert.equal(r.closed, false, `${label}: connection kept`);
-  }
-}
-
-async function refused(payload: string, status: number, code: string, label: string): Promise<RawResult> {
-  const n = up.requests.length;
-  const bytes = up.rawBytes().length;
-  const r = await rawRequest(gh.port, payload);
-  assertProblem(r, status, code, true, label);
-  await sleep(50);
-  assert.equal(up.requests.length, n, `${label}: nothing forwarded`);
-  assert.equal(up.rawBytes().slice(bytes), '', `${label}: not one byte upstream`);
-  return r;
-}
+/** Sends a payload that must be refused and closed, with nothing at all forwarded upstream. */
+const refused = (payload: string, status: number, code: string, label: string): Promise<RawResult> =>
+  assertRefused(gh.port, up, payload, status, code, label);
 
 /** A fresh request is still served promptly (the "probe" of row 17). */
 async function probe(port: number): Promise<void> {
@@ -89,36 +60,6 @@ function openConn(port: number) {
       });
     });
   return { s, state, ready, closed, result: () => parse(state.text, state.closedAt !== 0) };
-}
-
-/** An upstream that streams request bodies and records whether each request completed or aborted. */
-async function trackingUpstream() {
-  const seen: Array<{ url: string; completed: boolean; aborted: boolean; bytes: number }> = [];
-  const u = await startUpstream(
-    (req, res) => {
-      const rec = { url: req.url!, completed: false, aborted: false, bytes: 0 };
-      seen.push(rec);
-      req.on('data', (c: Buffer) => (rec.bytes += c.length));
-      req.on('end', () => {
-        rec.completed = true;
-        res.writeHead(200, { 'content-length': '2' });
-        res.end('ok');
-      });
-      req.on('close', () => {
-        if (!rec.completed) rec.aborted = true;
-      });
-    },
-    { streamBody: true },
-  );
-  return { u, seen };
-}
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -161,13 +102,13 @@ test('row 16: a declared body over max_body_bytes is refused before it is sent',
   assert.ok(await c.closed(3000), 'closed within 3 s');
   assert.ok(Date.now() - t0 < 3000);
   assertProblem(c.result(), 413, 'request.body_too_large', true, 'declared 10 MB');
-  await sleep(50);
+  await settle(50);
   assert.equal(up.requests.length, n);
   assert.equal(up.rawBytes().slice(bytes), '');
 });
 
 test('row 16: a chunked body that grows past max_body_bytes → 413 and the upstream request is aborted', async () => {
-  const { u, seen } = await trackingUpstream();
+  const { u, seen } = await startTrackingUpstream();
   const g = await startGateway(simpleSpec(u.url, {}, { limits: LIMITS }));
   try {
     const c = openConn(g.port);
@@ -177,7 +118,7 @@ test('row 16: a chunked body that grows past max_body_bytes → 413 and the upst
     // 512 B chunks, one every 50 ms: the limit (1 KiB) is crossed by the third.
     for (let i = 0; i < 8 && !c.state.closedAt; i++) {
       c.s.write(`200\r\n${'z'.repeat(512)}\r\n`);
-      await sleep(50);
+      await settle(50);
     }
     assert.ok(await c.closed(3000), 'client connection closed');
     assert.ok(Date.now() - t0 < 3500, 'within 3 s of crossing the limit');
@@ -220,19 +161,19 @@ test('row 17: slow headers → 408 and close within the header timeout; the prob
   const head = `GET /drip HTTP/1.1\r\n${H}X-Drip: ${'d'.repeat(200)}\r\n\r\n`;
   for (let i = 0; i < head.length && !c.state.closedAt; i++) {
     c.s.write(head[i]!);
-    await sleep(25);
+    await settle(25);
   }
   assert.ok(await c.closed(5000), 'drip closed');
   assert.ok(Date.now() - t0 < 5000);
   assert.equal(c.result().status, 408);
-  await sleep(50);
+  await settle(50);
   assert.deepEqual(up.requests.slice(n).map((r) => r.url).filter((u) => u !== '/probe'), [], 'only probes reached the upstream');
   assert.ok(!up.rawBytes().slice(bytes).includes('/slow') && !up.rawBytes().slice(bytes).includes('/drip'));
   await probe(gh.port);
 });
 
 test('row 17: slow body → closed within the request timeout, the upstream request aborted', async () => {
-  const { u, seen } = await trackingUpstream();
+  const { u, seen } = await startTrackingUpstream();
   const g = await startGateway(simpleSpec(u.url, {}, { limits: LIMITS }));
   try {
     // Declared 100, sent 10, then silence.
@@ -265,7 +206,7 @@ test('row 17: slow body → closed within the request timeout, the upstream requ
     d.s.write(`POST /drip HTTP/1.1\r\n${H}Content-Length: 100\r\n\r\n`);
     for (let i = 0; i < 100 && !d.state.closedAt && Date.now() - t1 < 6000; i++) {
       d.s.write('y');
-      await sleep(100);
+      await settle(100);
     }
     assert.ok(await d.closed(5000), 'drip closed');
     assert.ok(d.state.closedAt - t1 < 5000, `drip closed in ${d.state.closedAt - t1} ms`);
@@ -302,7 +243,7 @@ test('row 17: per-IP connection cap: the 6th concurrent connection is refused, t
 
     // Once one is released, a new connection is admitted again.
     conns[0]!.s.destroy();
-    await sleep(300);
+    await settle(300);
     await probe(g.port);
     for (const c of conns) c.s.destroy();
   } finally {

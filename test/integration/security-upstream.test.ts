@@ -5,22 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { startRawUpstream } from '../helpers/upstream.js';
-import { startGateway, simpleSpec } from '../helpers/gateway.js';
-import { rawRequest, type RawResult } from '../helpers/raw.js';
+import { startGateway, simpleSpec, SHORT_TIMEOUTS } from '../helpers/gateway.js';
+import { rawRequest } from '../helpers/raw.js';
+import { assertProblem } from '../helpers/problem.js';
+import { pollUntil } from '../helpers/wait.js';
 
-const LIMITS = { header_timeout: '500ms', request_timeout: '2s', idle_timeout: '2s' };
 const REQUEST = 'GET /u HTTP/1.1\r\nHost: gw.test\r\n\r\n';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function assertProblem(r: RawResult, status: number, code: string, label: string): void {
-  assert.equal(r.status, status, `${label}: status (got ${JSON.stringify(r.text.slice(0, 300))})`);
-  assert.equal(r.headers['content-type'], 'application/problem+json', `${label}: content-type`);
-  const body = JSON.parse(r.body) as Record<string, unknown>;
-  assert.equal(body.code, code, `${label}: code`);
-  assert.equal(body.status, status, `${label}: body status`);
-  assert.match(String(body.request_id), /^[0-9a-f-]{36}$/, `${label}: request_id`);
-  assert.equal(body.request_id, r.headers['x-request-id'], `${label}: request_id matches x-request-id`);
-}
 
 /**
  * Starts a raw upstream that runs `behave` on each connection once the request arrived, a gateway
@@ -38,14 +28,13 @@ async function exchange(behave: (s: net.Socket) => void, route: Record<string, u
       behave(s);
     });
   });
-  const g = await startGateway(simpleSpec(u.url, { timeout: '1s', ...route }, { limits: LIMITS }));
+  const g = await startGateway(simpleSpec(u.url, { timeout: '1s', ...route }, { limits: SHORT_TIMEOUTS }));
   try {
     const t0 = Date.now();
     const r = await rawRequest(g.port, REQUEST, { quietMs: 100, timeoutMs: 8000 });
     const took = Date.now() - t0;
     // The gateway must drop the broken upstream connection (never reuse it for another request).
-    const end = Date.now() + 3000;
-    while (brokenUpstream && open > 0 && Date.now() < end) await sleep(20);
+    if (brokenUpstream) await pollUntil(() => open <= 0, 3000);
     return { r, took, upstreamOpen: open, connections: u.connections() };
   } finally {
     await g.stop();
@@ -65,7 +54,7 @@ test('row 24: invalid response framing → 502, upstream connection closed', asy
   ];
   for (const [label, text] of cases) {
     const x = await exchange((s) => s.write(text));
-    assertProblem(x.r, 502, 'upstream.bad_response', label);
+    assertProblem(x.r, 502, 'upstream.bad_response', 'unchecked', label);
     assert.equal(x.upstreamOpen, 0, `${label}: upstream connection closed`);
   }
 });
@@ -99,7 +88,7 @@ test('row 24: CR, LF or NUL inside a response header value → 502, the injected
   ];
   for (const [label, text] of cases) {
     const x = await exchange((s) => s.write(text));
-    assertProblem(x.r, 502, 'upstream.bad_response', label);
+    assertProblem(x.r, 502, 'upstream.bad_response', 'unchecked', label);
     assert.ok(!/injected/i.test(x.r.text), `${label}: nothing injected`);
     assert.equal(x.upstreamOpen, 0, `${label}: upstream connection closed`);
   }
@@ -107,7 +96,7 @@ test('row 24: CR, LF or NUL inside a response header value → 502, the injected
 
 test('row 24: a flood of 1xx responses → 502; a single 103 is not relayed and the final answer is', async () => {
   const flood = await exchange((s) => s.write('HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n'.repeat(5000) + 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
-  assertProblem(flood.r, 502, 'upstream.bad_response', '1xx flood');
+  assertProblem(flood.r, 502, 'upstream.bad_response', 'unchecked', '1xx flood');
   assert.equal(flood.upstreamOpen, 0, '1xx flood: upstream connection closed');
 
   // A drip of 1xx must not hold the exchange open past the route timeout either.
@@ -116,7 +105,7 @@ test('row 24: a flood of 1xx responses → 502; a single 103 is not relayed and 
     s.on('close', () => clearInterval(t));
   }, { timeout: '500ms' });
   assert.ok([502, 504].includes(drip.r.status), `1xx drip: ${drip.r.status}`);
-  assertProblem(drip.r, drip.r.status, drip.r.status === 502 ? 'upstream.bad_response' : 'upstream.timeout', '1xx drip');
+  assertProblem(drip.r, drip.r.status, drip.r.status === 502 ? 'upstream.bad_response' : 'upstream.timeout', 'unchecked', '1xx drip');
   assert.ok(drip.took < 5000, `1xx drip answered in ${drip.took} ms`);
   assert.equal(drip.upstreamOpen, 0, '1xx drip: upstream connection closed');
 
@@ -128,18 +117,18 @@ test('row 24: a flood of 1xx responses → 502; a single 103 is not relayed and 
 
 test('row 24: a response slower than the route timeout → 504, upstream connection closed', async () => {
   const silent = await exchange(() => undefined, { timeout: '300ms' });
-  assertProblem(silent.r, 504, 'upstream.timeout', 'no answer');
+  assertProblem(silent.r, 504, 'upstream.timeout', 'unchecked', 'no answer');
   assert.ok(silent.took < 5000, `answered in ${silent.took} ms`);
   assert.equal(silent.upstreamOpen, 0, 'upstream connection closed');
 
   // The head arrives, the body never does: nothing was relayed yet, so still a clean 504.
   const stalled = await exchange((s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n'), { timeout: '300ms' });
-  assertProblem(stalled.r, 504, 'upstream.timeout', 'stalled body');
+  assertProblem(stalled.r, 504, 'upstream.timeout', 'unchecked', 'stalled body');
   assert.equal(stalled.upstreamOpen, 0, 'stalled body: upstream connection closed');
 
   // A partial head, then silence.
   const partial = await exchange((s) => s.write('HTTP/1.1 200 OK\r\nX-A: 1\r\n'), { timeout: '300ms' });
-  assertProblem(partial.r, 504, 'upstream.timeout', 'partial head');
+  assertProblem(partial.r, 504, 'upstream.timeout', 'unchecked', 'partial head');
   assert.equal(partial.upstreamOpen, 0, 'partial head: upstream connection closed');
 });
 
@@ -151,7 +140,7 @@ test('row 24: a huge response header section → 502, upstream connection closed
   ];
   for (const [label, text] of cases) {
     const x = await exchange((s) => s.write(text));
-    assertProblem(x.r, 502, 'upstream.bad_response', label);
+    assertProblem(x.r, 502, 'upstream.bad_response', 'unchecked', label);
     assert.equal(x.upstreamOpen, 0, `${label}: upstream connection closed`);
   }
 });

@@ -1,30 +1,15 @@
 // `gatehouse keys` as users meet it: a child process, its exit code and output.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import pino from 'pino';
 import apiKey from '../../filters/api-key/index.js';
 import { IDENTITY } from '../../filters/common/identity.js';
 import { makeCtx } from '../../../test/helpers/make-ctx.js';
+import { runCli } from '../../../test/helpers/cli.js';
 
-const root = fileURLToPath(new URL('../../../../', import.meta.url));
-const bin = join(root, 'bin', 'gatehouse.js');
-
-function run(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
+/** Runs `gatehouse ...args` with `stdin` (default empty) written and closed. */
+const run = (args: string[], stdin?: string) => runCli(args, { stdin: stdin ?? '' });
 
 test('keys create: the key once on line 1, then a YAML record the api_key filter accepts', async () => {
   const r = await run(['keys', 'create', '--owner', 'ci-bot', '--roles', 'reader, deployer', '--usage-plan', 'gold', '--expires', '2999-01-31']);
