@@ -7,8 +7,19 @@
 import pino from 'pino';
 import type { RequestContext } from '../pipeline/context.js';
 
+/** A refusal answered before any request object existed (parser errors, CONNECT, bad versions). */
+export interface Refusal {
+  id: string;
+  clientIp: string;
+  method: string | undefined;
+  status: number;
+  code: string;
+}
+
 export interface AccessLog {
   write(ctx: RequestContext, now: number): void;
+  /** Same line shape, for answers the HTTP parser forced before routing (no path, no route). */
+  writeRefusal(r: Refusal): void;
   reopen(): void;
   flush(): Promise<void>;
 }
@@ -48,12 +59,21 @@ export function formatAccessLine(ctx: RequestContext, now: number, wallClock: nu
   );
 }
 
+export function formatRefusalLine(r: Refusal, wallClock: number): string {
+  return (
+    `{"time":"${isoTime(wallClock)}","request_id":${quoted(r.id)},"client_ip":"${r.clientIp}"` +
+    `,"method":${r.method === undefined ? 'null' : quoted(r.method)},"host":null,"path":null,"route":null` +
+    `,"cluster":null,"endpoint":null,"status":${r.status},"code":${quoted(r.code)}` +
+    `,"bytes_in":0,"bytes_out":0,"duration_ms":0,"upstream_ms":null}\n`
+  );
+}
+
 /** Lines are batched up to this many bytes, or for at most FLUSH_MS, before one write. */
 const BATCH_BYTES = 64 * 1024;
 const FLUSH_MS = 100;
 
 export function createAccessLog(opts: { enabled: boolean; path?: string | undefined }): AccessLog {
-  if (!opts.enabled) return { write() {}, reopen() {}, flush: async () => {} };
+  if (!opts.enabled) return { write() {}, writeRefusal() {}, reopen() {}, flush: async () => {} };
   // sonic-boom only coalesces lines while a write is in flight; on a fast disk nearly every line
   // became its own fs.write (measured: ~12% of the proxy's CPU under load). So lines are batched
   // here, by size, and by a short timer so a quiet gateway still shows its lines within 100 ms.
@@ -67,14 +87,20 @@ export function createAccessLog(opts: { enabled: boolean; path?: string | undefi
     batch = '';
     dest.write(out);
   };
+  const append = (line: string) => {
+    batch += line;
+    if (batch.length >= BATCH_BYTES) drain();
+    else if (timer === undefined) {
+      timer = setTimeout(drain, FLUSH_MS);
+      timer.unref();
+    }
+  };
   return {
     write(ctx, now) {
-      batch += formatAccessLine(ctx, now, Date.now());
-      if (batch.length >= BATCH_BYTES) drain();
-      else if (timer === undefined) {
-        timer = setTimeout(drain, FLUSH_MS);
-        timer.unref();
-      }
+      append(formatAccessLine(ctx, now, Date.now()));
+    },
+    writeRefusal(r) {
+      append(formatRefusalLine(r, Date.now()));
     },
     reopen() {
       drain();

@@ -128,6 +128,18 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
   server.maxConnections = limits.maxConnections;
   const info = { scheme: scheme as 'http' | 'https', port: cfg.port };
 
+  // Answers forced before the pipeline runs still get a request id and an access-log line, so
+  // every refusal a client sees can be found in the log.
+  const refuseRaw = (socket: Socket, reply: Reply, method: string | undefined) => {
+    const id = randomUUID();
+    writeRawReply(socket, reply, id);
+    svc.accessLog.writeRefusal({ id, clientIp: unmapIp(socket.remoteAddress ?? ''), method, status: reply.status, code: reply.code });
+  };
+  const refuseOnResponse = (req: http.IncomingMessage, res: http.ServerResponse, reply: Reply) => {
+    const id = randomUUID();
+    sendReply(res, reply, id);
+    svc.accessLog.writeRefusal({ id, clientIp: unmapIp(req.socket.remoteAddress ?? ''), method: req.method, status: reply.status, code: reply.code });
+  };
   const conns = new WeakMap<Socket, ConnState>();
   const connState = (socket: Socket): ConnState => {
     let st = conns.get(socket);
@@ -157,7 +169,7 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
     if (req.httpVersionMajor !== 1) {
       st.closing = true;
       res.once('finish', () => req.socket.destroySoon());
-      sendReply(res, VERSION_NOT_SUPPORTED, randomUUID());
+      refuseOnResponse(req, res, VERSION_NOT_SUPPORTED);
       return;
     }
     handleRequest(req, res, info, svc);
@@ -168,7 +180,7 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
   const onUpgrade = (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     if (req.httpVersionMajor !== 1) {
       socket.on('error', () => socket.destroy());
-      writeRawReply(socket, VERSION_NOT_SUPPORTED, randomUUID());
+      refuseRaw(socket, VERSION_NOT_SUPPORTED, req.method);
       return;
     }
     handleUpgrade(req, socket, head, info, svc);
@@ -186,12 +198,11 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
   syncUpgradeListener();
   server.on('connect', (req: http.IncomingMessage, socket: Socket) => {
     socket.on('error', () => socket.destroy());
-    writeRawReply(socket, { status: 405, code: 'request.method_not_allowed', message: 'CONNECT is not allowed', close: true }, randomUUID());
-    void req;
+    refuseRaw(socket, { status: 405, code: 'request.method_not_allowed', message: 'CONNECT is not allowed', close: true }, req.method);
   });
   const expectationFailed = (req: http.IncomingMessage, res: http.ServerResponse) => {
     connState(req.socket).closing = true;
-    sendReply(res, { status: 417, code: 'request.expectation_failed', message: 'only Expect: 100-continue is supported', close: true }, randomUUID());
+    refuseOnResponse(req, res, { status: 417, code: 'request.expectation_failed', message: 'only Expect: 100-continue is supported', close: true });
     req.socket.destroySoon();
   };
   server.on('checkExpectation', expectationFailed);
@@ -213,7 +224,7 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
     st.rejected = true;
     const reply = () => {
       if (socket.destroyed) return;
-      writeRawReply(socket, parserErrorReply(err), randomUUID());
+      refuseRaw(socket, parserErrorReply(err), undefined);
       // Close once the answer is flushed, so an upstream exchange still tied to this
       // connection is aborted now rather than at the next timeout.
       if (!socket.destroyed) socket.once('finish', () => socket.destroy());

@@ -258,3 +258,18 @@ test('access log: one JSON line per request with the documented fields', async (
   assert.equal(line.route, 'rest');
   assert.ok(!JSON.stringify(lines).includes('secret-token'), 'query values are not logged');
 });
+
+test('access log: answers the HTTP parser forced (before any request existed) are logged too', async () => {
+  const r = await rawRequest(gh.port, 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n');
+  assert.equal(r.status, 400);
+  const id = r.headers['x-request-id'];
+  assert.ok(id, 'the raw answer carries a request id');
+  const mine = (l: Record<string, unknown>) => l.request_id === id;
+  const lines = await gh.accessLog((ls) => ls.some(mine));
+  const line = lines.find(mine);
+  assert.ok(line, 'a log line with the same request id');
+  assert.equal(line.status, 400);
+  assert.equal(line.code, 'request.bad_framing');
+  assert.equal(line.path, null);
+  assert.equal(line.client_ip, '127.0.0.1');
+});
