@@ -179,8 +179,8 @@ function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
   }
   const headers = scanned.upstream;
   const rh = route.requestHeaders;
-  if (rh !== undefined) applyRemove(headers, rh.remove);
-  if (ctx.upstreamRemove !== undefined) applyRemove(headers, new Set(ctx.upstreamRemove));
+  if (rh !== undefined && rh.remove.size > 0) applyRemove(headers, rh.remove);
+  if (ctx.upstreamRemove !== undefined) applyRemove(headers, ctx.upstreamRemove);
   headers.push(
     'host', scanned.host!,
     'x-forwarded-for', scanned.xff !== undefined ? `${scanned.xff}, ${ctx.clientIp}` : ctx.clientIp,
@@ -233,9 +233,11 @@ function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
   }
 }
 
-function applyRemove(headers: string[], remove: ReadonlySet<string>): void {
-  if (remove.size === 0) return;
-  for (let i = headers.length - 2; i >= 0; i -= 2) if (remove.has(headers[i]!.toLowerCase())) headers.splice(i, 2);
+/** Drop fields by lower-case name. `remove` is a compiled Set (route config) or the handful of
+ * names filters asked for on this request (a short array: no Set built per request). */
+function applyRemove(headers: string[], remove: { has(name: string): boolean } | readonly string[]): void {
+  const has = Array.isArray(remove) ? (n: string) => remove.includes(n) : (n: string) => (remove as { has(name: string): boolean }).has(n);
+  for (let i = headers.length - 2; i >= 0; i -= 2) if (has(headers[i]!.toLowerCase())) headers.splice(i, 2);
 }
 
 /** Counts a chunked body and fails the upload as soon as it passes the route's limit (row 16). */
