@@ -233,11 +233,15 @@ function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
   }
 }
 
-/** Drop fields by lower-case name. `remove` is a compiled Set (route config) or the handful of
- * names filters asked for on this request (a short array: no Set built per request). */
-function applyRemove(headers: string[], remove: { has(name: string): boolean } | readonly string[]): void {
-  const has = Array.isArray(remove) ? (n: string) => remove.includes(n) : (n: string) => (remove as { has(name: string): boolean }).has(n);
-  for (let i = headers.length - 2; i >= 0; i -= 2) if (has(headers[i]!.toLowerCase())) headers.splice(i, 2);
+/** Drop fields by lower-case name: a compiled Set (route config) or the handful of names filters
+ * asked for on this request (a short array, so no Set is built per request). */
+function applyRemove(headers: string[], remove: ReadonlySet<string> | readonly string[]): void {
+  const list = Array.isArray(remove) ? (remove as readonly string[]) : undefined;
+  const set = list === undefined ? (remove as ReadonlySet<string>) : undefined;
+  for (let i = headers.length - 2; i >= 0; i -= 2) {
+    const n = headers[i]!.toLowerCase();
+    if (list !== undefined ? list.includes(n) : set!.has(n)) headers.splice(i, 2);
+  }
 }
 
 /** Counts a chunked body and fails the upload as soon as it passes the route's limit (row 16). */
