@@ -8,49 +8,22 @@ import { precheck } from '../../dist/src/filters/jwt/token.js';
 import { makeCtx } from '../../dist/test/helpers/make-ctx.js';
 import { makeKey, mint } from '../../dist/test/helpers/fake-idp.js';
 
-const SECONDS = Number(process.argv[2] ?? 0.5);
-const ROUNDS = 5;
+import { bestNsPerOp, bestNsPerOpAsync, SECONDS, ROUNDS } from './timing.mjs';
+
 let sink = 0;
 
 function report(name, nsPerOp) {
   console.log(`${name.padEnd(52)} ${(1e9 / nsPerOp / 1e3).toFixed(1).padStart(9)} kops/s ${(nsPerOp / 1e3).toFixed(2).padStart(9)} µs/op`);
 }
 
-// Best of ROUNDS rounds: on a shared machine the slowest rounds measure the neighbours, not us.
 function benchSync(name, fn, warm = 20_000) {
-  for (let i = 0; i < warm; i++) fn();
-  const budget = BigInt(Math.round((SECONDS / ROUNDS) * 1e9));
-  let best = Infinity;
-  for (let r = 0; r < ROUNDS; r++) {
-    let ops = 0;
-    const start = process.hrtime.bigint();
-    let elapsed = 0n;
-    while (elapsed < budget) {
-      for (let i = 0; i < 1_000; i++) fn();
-      ops += 1_000;
-      elapsed = process.hrtime.bigint() - start;
-    }
-    best = Math.min(best, Number(elapsed) / ops);
-  }
+  const best = bestNsPerOp(() => fn(), { warm });
   report(name, best);
   return best;
 }
 
 async function benchAsync(name, fn, warm = 300) {
-  for (let i = 0; i < warm; i++) await fn();
-  const budget = BigInt(Math.round((SECONDS / ROUNDS) * 1e9));
-  let best = Infinity;
-  for (let r = 0; r < ROUNDS; r++) {
-    let ops = 0;
-    const start = process.hrtime.bigint();
-    let elapsed = 0n;
-    while (elapsed < budget) {
-      for (let i = 0; i < 50; i++) await fn();
-      ops += 50;
-      elapsed = process.hrtime.bigint() - start;
-    }
-    best = Math.min(best, Number(elapsed) / ops);
-  }
+  const best = await bestNsPerOpAsync(fn, { warm });
   report(name, best);
   return best;
 }

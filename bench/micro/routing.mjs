@@ -6,27 +6,13 @@ import { normalizeHost } from '../../dist/src/routing/host.js';
 import { Router } from '../../dist/src/routing/router.js';
 import { compileMatch, matchRoute } from '../../dist/src/routing/match.js';
 
-const SECONDS = Number(process.argv[2] ?? 0.5);
+import { bestNsPerOp, SECONDS, ROUNDS } from './timing.mjs';
+
 let sink = 0; // results feed this so the JIT cannot drop the work
 
-// Best of ROUNDS rounds: on a shared machine the slowest rounds measure the neighbours, not us.
-const ROUNDS = 5;
 function bench(name, inputs, fn) {
   const n = inputs.length;
-  for (let i = 0; i < 50_000; i++) fn(inputs[i % n]); // warm up into optimized code
-  const budget = BigInt(Math.round((SECONDS / ROUNDS) * 1e9));
-  let best = Infinity;
-  for (let round = 0; round < ROUNDS; round++) {
-    let ops = 0;
-    let elapsed = 0n;
-    const start = process.hrtime.bigint();
-    while (elapsed < budget) {
-      for (let i = 0; i < 10_000; i++) fn(inputs[i % n]);
-      ops += 10_000;
-      elapsed = process.hrtime.bigint() - start;
-    }
-    best = Math.min(best, Number(elapsed) / ops);
-  }
+  const best = bestNsPerOp((i) => fn(inputs[i % n]), { warm: 50_000, batch: 10_000 });
   console.log(`${name.padEnd(56)} ${(1e3 / best).toFixed(2).padStart(7)} Mops/s ${best.toFixed(1).padStart(8)} ns/op`);
 }
 

@@ -12,25 +12,12 @@ import { detect, prepare, verifyRequest } from '../../dist/src/filters/sigv4/ver
 import sigv4 from '../../dist/src/filters/sigv4/index.js';
 import { RequestContext } from '../../dist/src/pipeline/context.js';
 
-const SECONDS = Number(process.argv[2] ?? 0.5);
-const ROUNDS = 5;
+import { bestNsPerOp, SECONDS, ROUNDS } from './timing.mjs';
+
 let sink = 0;
 
 function bench(name, fn) {
-  for (let i = 0; i < 20_000; i++) fn();
-  const budget = BigInt(Math.round((SECONDS / ROUNDS) * 1e9));
-  let best = Infinity;
-  for (let round = 0; round < ROUNDS; round++) {
-    let ops = 0;
-    let elapsed = 0n;
-    const start = process.hrtime.bigint();
-    while (elapsed < budget) {
-      for (let i = 0; i < 1000; i++) fn();
-      ops += 1000;
-      elapsed = process.hrtime.bigint() - start;
-    }
-    best = Math.min(best, Number(elapsed) / ops);
-  }
+  const best = bestNsPerOp(() => fn());
   console.log(`${name.padEnd(60)} ${(1e9 / best / 1000).toFixed(1).padStart(7)} k/s ${(best / 1000).toFixed(2).padStart(7)} µs/op`);
 }
 
