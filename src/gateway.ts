@@ -6,6 +6,7 @@ import type { Snapshot } from './config/snapshot.js';
 import { compileSnapshot, retireSnapshot } from './config/compile.js';
 import { loadConfigFile } from './config/index.js';
 import { createListener, type Listener } from './server/listener.js';
+import type { RequestServices } from './server/handle-request.js';
 import { createAccessLog, type AccessLog } from './observability/access-log.js';
 import { createAdminServer, sendJson, type AdminRoute, type AdminServer } from './admin/server.js';
 import { systemClock, type Clock, type FilterDeps } from './pipeline/filter.js';
@@ -46,7 +47,13 @@ export async function createGateway(config: GatehouseConfig, opts: GatewayOption
   let snap = compileSnapshot(config, { baseDir, deps });
   const accessLog: AccessLog = createAccessLog({ enabled: config.access_log?.enabled ?? true, path: config.access_log?.path ? resolve(baseDir, config.access_log.path) : undefined });
   let draining = false;
-  const svc = { snapshot: () => snap, accessLog, draining: () => draining };
+  const svc: RequestServices = {
+    snapshot: () => snap,
+    accessLog,
+    draining: () => draining,
+    onFilterError: (err, ctx, i) =>
+      log.error({ err, request_id: ctx.id, route: ctx.route?.name, filter_index: i }, 'filter failed; answered 500 gateway.internal_error'),
+  };
   const listeners: Listener[] = config.listeners.map((l) => createListener(l, baseDir, snap.limits, svc));
 
   const adminCfg = config.admin ?? {};

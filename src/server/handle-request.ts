@@ -7,7 +7,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { RequestContext } from '../pipeline/context.js';
 import type { Reply } from '../pipeline/filter.js';
 import { sendReply } from '../pipeline/reply.js';
-import { runRequestFilters } from '../pipeline/chain.js';
+import { runRequestFilters, type FilterErrorHandler } from '../pipeline/chain.js';
 import type { CompiledRoute, Snapshot } from '../config/snapshot.js';
 import { scanRequestHeaders, type ScannedHeaders } from './request-headers.js';
 import { normalizePath } from '../routing/normalize-path.js';
@@ -27,6 +27,8 @@ export interface RequestServices {
   snapshot(): Snapshot;
   accessLog: AccessLog;
   draining(): boolean;
+  /** A filter threw: the request already got a 500; this records why (with the request id). */
+  onFilterError: FilterErrorHandler;
 }
 
 const VIA = '1.1 gatehouse';
@@ -83,16 +85,11 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, listene
   }
   const tunnel = upgrade !== undefined && route.websocket && scanned.upgrade !== undefined ? upgrade : undefined;
   if (route.filters.length === 0) return forward(ctx, route, scanned, listener, svc, tunnel);
-  const r = runRequestFilters(route.filters, ctx);
+  const r = runRequestFilters(route.filters, ctx, svc.onFilterError);
   if (r === undefined) return forward(ctx, route, scanned, listener, svc, tunnel);
   if (!(r instanceof Promise)) return finishWithReply(ctx, r, svc);
-  r.then(
-    (reply) => (reply ? finishWithReply(ctx, reply, svc) : forward(ctx, route, scanned, listener, svc, tunnel)),
-    (err: unknown) => {
-      void err;
-      finishWithReply(ctx, { status: 500, code: 'gateway.internal_error', message: 'a filter failed' }, svc);
-    },
-  );
+  // The chain never rejects (it turns filter errors into a 500 reply).
+  void r.then((reply) => (reply ? finishWithReply(ctx, reply, svc) : forward(ctx, route, scanned, listener, svc, tunnel)));
 }
 
 /** Refusals before the path is known still get a context: the access log and the request id
