@@ -226,7 +226,7 @@ function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
   });
   attachLog(ctx, svc, handler);
   if (body !== null && ctx.body === undefined) {
-    req.once('aborted', () => handler.cancel(Object.assign(new Error('client aborted the body'), { code: 'GH_CLIENT_ABORTED' })));
+    req.once('aborted', () => handler.cancel(new Error('client aborted the body')));
   }
 }
 

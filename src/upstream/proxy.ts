@@ -45,9 +45,13 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     this.#endpoint = endpoint;
   }
 
-  /** The client went away or the body was refused: stop the upstream side. */
+  /** The client went away: stop the upstream side. Nobody is left to answer, so the exchange ends
+   * here and the abort's echo through onError is ignored (the access log keeps the client's code). */
   cancel(err: Error): void {
     if (this.#done) return;
+    this.#done = true;
+    this.#endpoint.active--;
+    this.#head = undefined;
     if (this.#abort) this.#abort(err);
     else this.#cancelled = err;
   }
@@ -165,8 +169,6 @@ export function classify(err: Error & { code?: string }): Reply {
       return { status: 503, code: 'upstream.connect_failure', message: 'the upstream could not be reached' };
     case 'GH_BODY_TOO_LARGE':
       return { status: 413, code: 'request.body_too_large', message: 'the request body exceeds the limit', close: true };
-    case 'GH_CLIENT_ABORTED':
-      return { status: 400, code: 'request.bad_framing', message: 'the request body was cut short', close: true };
     default:
       if (err.code?.startsWith('ERR_TLS') || err.code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || err.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || err.code === 'SELF_SIGNED_CERT_IN_CHAIN' || err.code === 'CERT_HAS_EXPIRED') {
         return { status: 502, code: 'upstream.bad_response', message: 'the upstream certificate could not be verified' };

@@ -273,3 +273,31 @@ test('access log: answers the HTTP parser forced (before any request existed) ar
   assert.equal(line.path, null);
   assert.equal(line.client_ip, '127.0.0.1');
 });
+
+test('a client that disconnects cancels its upstream request and is logged as such', async () => {
+  let upstreamClosed!: () => void;
+  const closed = new Promise<void>((r) => (upstreamClosed = r));
+  let received = 0;
+  const hang = await startUpstream((req, res) => {
+    received++;
+    // Never answers; the gateway must tear this exchange down when its client leaves.
+    res.on('close', () => upstreamClosed());
+    void req;
+  });
+  const g2 = await startGateway(simpleSpec(hang.url));
+  try {
+    const { connect } = await import('node:net');
+    const s = connect(g2.port, '127.0.0.1');
+    s.write('GET /leave HTTP/1.1\r\nHost: a\r\n\r\n');
+    for (let i = 0; i < 200 && received === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(received, 1);
+    s.destroy();
+    await closed; // the upstream request was aborted, not left hanging until the route timeout
+    const mine = (l: Record<string, unknown>) => l.path === '/leave';
+    const lines = await g2.accessLog((ls) => ls.some(mine));
+    assert.equal(lines.find(mine)?.code, 'client.disconnected');
+  } finally {
+    await g2.stop();
+    await hang.close();
+  }
+});
