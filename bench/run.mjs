@@ -23,6 +23,7 @@ import { cleanupAll, cleanupSync, freePort, hasCommand, httpGet, makeTempDir, ou
 import { BODY_BYTES, startUpstream } from './lib/nginx.mjs';
 import { directTarget, gatehouseTarget, nginxProxyTarget, referenceTarget } from './lib/targets.mjs';
 import { gatehouseJwtTarget, gatehouseSigv4Target } from './lib/auth-targets.mjs';
+import { gatehouseAuthzTarget } from './lib/authz-target.mjs';
 import { runWrk, killActiveWrk } from './lib/wrk.mjs';
 import { awaitQuiet, describeForeign, foreignCpu, processSnapshot } from './lib/cpu.mjs';
 import { authConsoleTable, authMarkdownTable, consoleTable, fmtUs, markdownTable, summarize, verdict } from './lib/report.mjs';
@@ -56,7 +57,7 @@ if (flags.help) {
   BENCH_QUIET_WAIT_SECONDS=30  before each run, wait up to this long for other processes to go quiet
   BENCH_FOREIGN_MAX=0.05   other processes' CPU (fraction of one core) above which a run counts as disturbed
   BENCH_RETRIES=2          re-runs of a disturbed measurement before it is kept (flagged)
-  BENCH_TARGETS=a,b,...    subset of targets by name (direct,reference,gatehouse,gatehouse-jwt,gatehouse-sigv4,nginx-proxy;
+  BENCH_TARGETS=a,b,...    subset of targets by name (direct,reference,gatehouse,gatehouse-jwt,gatehouse-authz,gatehouse-sigv4,nginx-proxy;
                            also gatehouse-sigv4-presigned, which is not in the default list)
   BENCH_AUTH_AT1=1         also measure the auth targets at 1 connection (default: only the high level)
   BENCH_PROXY_CPU=0 BENCH_LOAD_CPU=1   cores for the proxy and for wrk + upstream
@@ -97,6 +98,7 @@ function allTargets() {
     referenceTarget(),
     gatehouseTarget(),
     gatehouseJwtTarget(),
+    gatehouseAuthzTarget(),
     gatehouseSigv4Target(),
     Object.assign(gatehouseSigv4Target({ form: 'presigned' }), { default: false }),
     nginxProxyTarget(),
@@ -109,6 +111,7 @@ const PROFILE_FACTORIES = {
   reference: referenceTarget,
   'gatehouse-jwt': gatehouseJwtTarget,
   'gatehouse-sigv4': gatehouseSigv4Target,
+  'gatehouse-authz': gatehouseAuthzTarget,
 };
 
 /** What to send to a target: fresh credentials for authenticated targets, a plain GET otherwise. */

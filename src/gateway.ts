@@ -9,6 +9,7 @@ import { createListener, type Listener } from './server/listener.js';
 import type { RequestServices } from './server/handle-request.js';
 import { createAccessLog, type AccessLog } from './observability/access-log.js';
 import { createAdminServer, sendJson, type AdminRoute, type AdminServer } from './admin/server.js';
+import { explainRoute } from './admin/explain.js';
 import { systemClock, type Clock, type FilterDeps } from './pipeline/filter.js';
 import { createMemoryReplayCache } from './store/replay.js';
 import { startDemoUpstream } from './demo/upstream.js';
@@ -62,6 +63,7 @@ export async function createGateway(config: GatehouseConfig, opts: GatewayOption
     const routes = new Map<string, AdminRoute>([
       ['/healthz', (_q, res) => sendJson(res, 200, { status: 'ok' })],
       ['/ready', (_q, res) => (draining ? sendJson(res, 503, { ready: false, reason: 'draining' }) : sendJson(res, 200, { ready: true }))],
+      ['POST /explain', explainRoute(() => snap.config)],
     ]);
     admin = createAdminServer(adminCfg.address ?? '127.0.0.1', adminCfg.port ?? 9901, routes);
   }
@@ -142,7 +144,7 @@ export async function startGateway(opts: { configPath: string; demoUpstream?: bo
   const hostOf = (i: number) => loaded.config.listeners[i]!.address ?? '127.0.0.1';
   gw.ports().forEach((p, i) => say(`listening on ${loaded.config.listeners[i]!.tls ? 'https' : 'http'}://${hostOf(i)}:${p}`));
   const ap = gw.adminPort();
-  if (ap !== undefined) say(`admin on http://${loaded.config.admin?.address ?? '127.0.0.1'}:${ap} (/ready, /healthz)`);
+  if (ap !== undefined) say(`admin on http://${loaded.config.admin?.address ?? '127.0.0.1'}:${ap} (/ready, /healthz, POST /explain)`);
   if (demo) say(`try: curl -i http://127.0.0.1:${gw.ports()[0]}/hello`);
   return {
     async stop(reason) {

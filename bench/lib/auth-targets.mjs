@@ -32,7 +32,13 @@ const JWT_ALG = 'ES256';
 const JWT_LIFETIME_SECONDS = 12 * 3600;
 
 /** (e) Gatehouse with the jwt filter and one hot ES256 token. */
-export function gatehouseJwtTarget({ name = 'gatehouse-jwt', label = '(e) Gatehouse + jwt (ES256, hot token)', ...opts } = {}) {
+export function gatehouseJwtTarget({
+  name = 'gatehouse-jwt',
+  label = '(e) Gatehouse + jwt (ES256, hot token)',
+  // Authenticated routes deny unless a policy allows: the plain jwt target admits any caller.
+  authz = { authz: { allow: 'authenticated' } },
+  ...opts
+} = {}) {
   let token = null;
   const t = gatehouseTarget({
     name,
@@ -54,6 +60,7 @@ export function gatehouseJwtTarget({ name = 'gatehouse-jwt', label = '(e) Gateho
       return {
         filters: {
           jwt: { issuers: [{ issuer: JWT_ISSUER, jwks: { keys: [jwk] }, audiences: [JWT_AUDIENCE], algorithms: [JWT_ALG] }] },
+          ...authz,
         },
       };
     },
@@ -119,6 +126,7 @@ export function gatehouseSigv4Target({ form = 'header', name, label, ...opts } =
             // Explicit: wrk sends the same signature over and over.
             replay_protection: false,
           },
+          authz: { allow: 'authenticated' },
         },
       };
     },

@@ -11,11 +11,13 @@ export const GATEHOUSE = 'gatehouse';
 
 export const GATEHOUSE_JWT = 'gatehouse-jwt';
 export const GATEHOUSE_SIGV4 = 'gatehouse-sigv4';
+export const GATEHOUSE_AUTHZ = 'gatehouse-authz';
 
 // Targets from the issues.
 export const TARGET_RPS_RATIO = 0.9; // Gatehouse req/s >= 0.90 x reference, access log on
 export const TARGET_ADDED_P50_RATIO = 1.15; // Gatehouse added p50 @1 conn <= 1.15 x reference's
 export const TARGET_JWT_RATIO = 0.95; // issue 3: hot-JWT route req/s >= 0.95 x the no-auth Gatehouse route
+export const TARGET_AUTHZ_RATIO = 0.95; // issue 4: 50 policies / 500 statements >= 0.95 x the same route without policies
 
 export function median(xs) {
   const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -151,6 +153,12 @@ function authVerdict(rows) {
     // A route answering 401 fast would look good; errors make the check fail.
     else out.push({ name, pass: j.rpsVsBaseline >= TARGET_JWT_RATIO && j.errors === 0, detail: ratioDetail(j) });
   }
+  const z = rows.find((r) => r.name === GATEHOUSE_AUTHZ);
+  if (z) {
+    const name = `Authz route (50 policies / 500 statements) req/s >= ${TARGET_AUTHZ_RATIO}x the same jwt route without policies`;
+    if (z.status !== 'ok' || z.rpsVsBaseline === null || z.rpsVsBaseline === undefined) out.push({ name, pass: null, detail: why(z) });
+    else out.push({ name, pass: z.rpsVsBaseline >= TARGET_AUTHZ_RATIO && z.errors === 0, detail: ratioDetail(z) });
+  }
   const s = rows.find((r) => r.name === GATEHOUSE_SIGV4);
   if (s) {
     const name = 'SigV4 route req/s vs the no-auth Gatehouse route (reported as measured, no target)';
@@ -203,7 +211,7 @@ function cells(row) {
   if (row.status !== 'ok') return [row.name, row.status, '', '', '', '', '', '', '', ''];
   return [
     // † marks figures that rest on runs other processes disturbed (no clean run was available).
-    row.disturbedUsed ? `${row.name} †` : row.name,
+    `${row.name}${row.baseline && row.baseline !== GATEHOUSE ? ` (÷ ${row.baseline})` : ''}${row.disturbedUsed ? ' †' : ''}`,
     fmtRps(row.hi.rps),
     `${fmtUs(row.hi.p50)} / ${fmtUs(row.hi.p99)}`,
     fmtRps(row.lo.rps),
@@ -240,17 +248,17 @@ export function consoleTable(rows, { connections }) {
 const authHeaders = (c) => [
   'target',
   `req/s @${c}`,
-  `req/s ÷ gatehouse @${c}`,
+  `req/s ÷ baseline @${c}`,
   `p50 / p99 @${c}`,
   `CPU/req @${c}`,
-  'CPU/req ÷ gatehouse',
+  'CPU/req ÷ baseline',
   'CPU/req added',
-  'req/s ÷ gatehouse @1',
+  'req/s ÷ baseline @1',
 ];
 function authCells(row) {
   if (row.status !== 'ok') return [row.name, row.status, '', '', '', '', '', ''];
   return [
-    row.disturbedUsed ? `${row.name} †` : row.name,
+    `${row.name}${row.baseline && row.baseline !== GATEHOUSE ? ` (÷ ${row.baseline})` : ''}${row.disturbedUsed ? ' †' : ''}`,
     fmtRps(row.hi.rps),
     fmtRatio(row.rpsVsBaseline),
     `${fmtUs(row.hi.p50)} / ${fmtUs(row.hi.p99)}`,

@@ -21,10 +21,19 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
 export function createAdminServer(address: string, port: number, routes: ReadonlyMap<string, AdminRoute>): AdminServer {
   const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
+    // Routes are keyed by path (GET and HEAD) or by "METHOD /path" for the few that take a body.
+    const special = routes.get(`${req.method} ${path}`);
+    if (special) return special(req, res);
     const route = routes.get(path);
-    if (!route) return sendReply(res, { status: 404, code: 'route.not_found', message: 'unknown admin path' }, randomUUID());
+    if (!route) {
+      const allowed = [...routes.keys()].filter((k) => k.endsWith(` ${path}`)).map((k) => k.split(' ')[0]!);
+      if (allowed.length) {
+        return sendReply(res, { status: 405, code: 'request.method_not_allowed', message: `use ${allowed.join(', ')}`, headers: { allow: allowed.join(', ') } }, randomUUID());
+      }
+      return sendReply(res, { status: 404, code: 'route.not_found', message: 'unknown admin path' }, randomUUID());
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return sendReply(res, { status: 405, code: 'request.method_not_allowed', message: 'admin endpoints are read-only' }, randomUUID());
+      return sendReply(res, { status: 405, code: 'request.method_not_allowed', message: 'this admin endpoint is read-only', headers: { allow: 'GET, HEAD' } }, randomUUID());
     }
     route(req, res);
   });

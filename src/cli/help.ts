@@ -6,6 +6,9 @@ Commands:
   validate -c FILE    Check a config file; problems are printed as FILE:LINE:COL: KEY: MESSAGE
   schema              Print the config file's JSON Schema (for editor completion)
   keys create|hash    Make an API key (printed once) and its record; hash an existing key
+  explain -c FILE     Show the authorization decision for a request and caller, statement by statement
+  test-policies -c FILE [PATH...]
+                      Run *.policy-test.yaml files: expected allow/deny per request and caller
   help [COMMAND]      Show help for a command
 
 Options:
@@ -16,6 +19,51 @@ Run 'gatehouse COMMAND --help' for a command's options.
 `;
 
 export const COMMAND_HELP: Record<string, string> = {
+  explain: `Usage: gatehouse explain -c FILE --path PATH [--method M] [--identity FILE.json | --token JWT]
+                        [--host H] [-H 'name: value']... [--ip IP] [--time ISO] [--json]
+
+Route the request as the gateway would and evaluate the route's authorization policies; print
+the decision (reason code, deciding policy and statement, explanation, remediation) and a trace
+of every statement considered: + matched, - action/resource/principal did not match,
+! a condition failed, blank: the policy is attached to roles the caller lacks.
+
+The caller is --identity, a JSON file with {"subject", "roles", "scopes", "claims", "method",
+"issuer", "key_id", "usage_plan"}, or a bare JWT claims set (mapped with the route's jwt
+issuer settings: subject_claim, roles_claim, role_map); or --token, a JWT whose claims are
+decoded WITHOUT verifying the signature. Neither: an anonymous caller.
+
+Options:
+  -c, --config FILE     The config file
+  --path PATH           Request path, optionally with ?query (normalized as the gateway does)
+  -X, --method M        HTTP method (default GET)
+  --host H              Host header (default localhost)
+  -H, --header 'n: v'   A request header (repeatable)
+  --ip IP               Client address (default 127.0.0.1)
+  --time ISO            Request time for Date conditions (default now)
+  --json                Print the result as JSON
+  -h, --help            Show this help
+
+Exit status: 0 allowed, 1 denied (or no route), 2 bad usage or invalid config.
+`,
+  'test-policies': `Usage: gatehouse test-policies -c FILE [PATH...] [--verbose]
+
+Run policy unit tests: every *.policy-test.yaml under PATH (default: the config file's folder).
+Each file holds a list of cases, decided by the same routing and evaluator as the gateway:
+
+  tests:
+    - name: readers can read orders
+      request: { method: GET, path: /orders/7, host: api.example.com, headers: {x-tenant: a}, ip: 10.0.0.1 }
+      identity: { subject: alice, roles: [orders-reader] }   # or token: JWT, or omit (anonymous)
+      expect: allow            # allow | deny
+      reason: authz.explicit_deny   # optional, also policy: and statement:
+
+Options:
+  -c, --config FILE   The config file
+  --verbose           Print passing cases too
+  -h, --help          Show this help
+
+Exit status: 0 all passed, 1 a case failed, 2 a test file or the config is invalid.
+`,
   start: `Usage: gatehouse start [-c] FILE [--demo-upstream]
 
 Load and validate FILE, then serve until SIGTERM or SIGINT (in-flight requests drain first).

@@ -46,7 +46,7 @@ const noStack = (s: string) => assert.doesNotMatch(s, /^\s+at /m, `stack trace i
 test('validate: a valid file prints FILE: ok, warnings on stderr, exit 0', async () => {
   const r = await run('validate', '-c', validFile);
   assert.equal(r.code, 0);
-  assert.equal(r.stdout, `${validFile}: ok\n`);
+  assert.equal(r.stdout, `${validFile}: ok\nroutes: 2, authenticated: 0, public: 2 (api, api-v1)\n`);
   assert.match(r.stderr, /^warning: .*valid\.yaml:7:5: routes\[1\]: route "api-v1" is never matched/m);
 });
 

@@ -7,6 +7,8 @@ import { startCommand, oneLine } from './commands/start.js';
 import { validateCommand } from './commands/validate.js';
 import { schemaCommand } from './commands/schema.js';
 import { keysCommand } from './commands/keys.js';
+import { explainCommand } from './commands/explain.js';
+import { testPoliciesCommand } from './commands/test-policies.js';
 
 type Command = (args: string[], ctx: CliContext) => Promise<number>;
 
@@ -15,6 +17,8 @@ const COMMANDS: Record<string, Command> = {
   validate: validateCommand,
   schema: schemaCommand,
   keys: (args, ctx) => keysCommand(args, ctx),
+  explain: explainCommand,
+  'test-policies': testPoliciesCommand,
 };
 
 export async function main(argv: string[], ctx: CliContext = processContext): Promise<number> {

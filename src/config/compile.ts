@@ -107,11 +107,16 @@ function compileRoutes(config: GatehouseConfig, clusters: Map<string, Cluster>, 
     const chosen: Record<string, unknown> = { ...(r.filters ?? {}) };
     // A route with an authenticator always gets the authn gate (401 when nobody authenticated),
     // even when the user did not configure the gate explicitly: deny when in doubt.
-    if (chosen.authn === undefined && FILTERS.some((f) => f.authenticator && chosen[f.name] !== undefined)) chosen.authn = {};
+    // It gets authz too, which denies unless a policy allows (or the route says allow: authenticated).
+    if (FILTERS.some((f) => f.authenticator && chosen[f.name] !== undefined)) {
+      chosen.authn ??= {};
+      chosen.authz ??= {};
+    }
     for (const factory of [...FILTERS].sort((a, b) => a.order - b.order)) {
       const fc = chosen[factory.name];
       if (fc === undefined) continue;
-      const f = factory.create(fc, opts.deps);
+      const f = factory.create(fc, opts.deps, { route: r.name, config });
+      f.name ??= factory.name;
       created.push(f);
       filters.push(f);
     }

@@ -5,6 +5,7 @@ import { compileMatch } from '../routing/match.js';
 import type { Segment } from './key-path.js';
 import type { Issue } from './yaml-tree.js';
 import { lowerFirst } from './issues.js';
+import { checkAuthorization } from './check-authorization.js';
 import type { ClusterConfig, GatehouseConfig, HeaderOpsConfig, RouteConfig, StringMatchConfig } from './schema.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -32,6 +33,7 @@ export function crossCheck(cfg: GatehouseConfig): CrossCheckResult {
   );
   const clusters = new Set(cfg.clusters.map((c) => c.name));
   cfg.routes.forEach((r, i) => checkRoute(r, ['routes', i], clusters, out));
+  checkAuthorization(cfg, out);
   return out;
 }
 

@@ -2,6 +2,7 @@
 // runtime validator and the committed JSON Schema (schema/gatehouse.schema.json, for editor
 // completion) can never disagree. Descriptions here are the user documentation.
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
+import { policyDocumentSchema } from '../policy/index.js';
 
 const obj = <P extends Record<string, TSchema>>(props: P, description: string) =>
   T.Object(props, { additionalProperties: false, description });
@@ -194,6 +195,29 @@ export const AccessLog = obj(
   'The access log',
 );
 
+export const Authorization = obj(
+  {
+    policies: T.Optional(
+      T.Record(T.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' }), policyDocumentSchema, {
+        description: 'Named IAM-style policy documents (AWS key spelling: Statement, Effect, Action, Resource, Condition)',
+      }),
+    ),
+    roles: T.Optional(
+      T.Record(T.String({ minLength: 1 }), T.Array(T.String({ minLength: 1 })), {
+        description: 'Role → names of the policies that apply to every caller holding the role, on every route with authz',
+      }),
+    ),
+    case_insensitive_deny: T.Optional(
+      T.Boolean({
+        description:
+          'Deny statements match resource paths case-insensitively, so /ADMIN cannot slip past a deny on /admin to a ' +
+          'case-insensitive upstream; Allow statements always match exactly (default true)',
+      }),
+    ),
+  },
+  'Authorization policies and the roles they attach to; routes opt in with the authz filter',
+);
+
 export const configSchema = (filters: TSchema) =>
   obj(
     {
@@ -205,6 +229,7 @@ export const configSchema = (filters: TSchema) =>
         T.Array(T.String(), { description: 'CIDRs whose X-Forwarded-* and X-Request-Id are trusted (default none)' }),
       ),
       access_log: T.Optional(AccessLog),
+      authorization: T.Optional(Authorization),
       routes: T.Array(routeSchema(filters)),
       clusters: T.Array(Cluster),
     },

@@ -7,6 +7,7 @@ import jwt from './jwt/index.js';
 import apiKey from './api-key/index.js';
 import mtls from './mtls/index.js';
 import sigv4 from './sigv4/index.js';
+import authz from './authz/index.js';
 
 export const FILTERS: readonly FilterFactory<any>[] = [
   cors,
@@ -15,6 +16,7 @@ export const FILTERS: readonly FilterFactory<any>[] = [
   apiKey,
   mtls,
   sigv4,
+  authz,
 ];
 
 /** The schema of a route's `filters` block: one optional key per registered filter. */
@@ -26,4 +28,10 @@ export function filtersSchema(): TSchema {
 
 export function findFilter(name: string): FilterFactory<any> | undefined {
   return FILTERS.find((f) => f.name === name);
+}
+
+/** The authenticator filters a route's `filters` block configures (jwt, sigv4, api_key, mtls). */
+export function routeAuthenticators(filters: Record<string, unknown> | undefined): string[] {
+  if (!filters) return [];
+  return FILTERS.filter((f) => f.authenticator && filters[f.name] !== undefined).map((f) => f.name);
 }

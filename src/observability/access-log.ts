@@ -5,7 +5,7 @@
 // Field names are documented in the README; nothing secret is in them by construction (no
 // header values, no query string).
 import pino from 'pino';
-import type { RequestContext } from '../pipeline/context.js';
+import type { DecisionRecord, RequestContext } from '../pipeline/context.js';
 
 /** A refusal answered before any request object existed (parser errors, CONNECT, bad versions). */
 export interface Refusal {
@@ -55,8 +55,23 @@ export function formatAccessLine(ctx: RequestContext, now: number, wallClock: nu
     `,"method":${quoted(ctx.method)},"host":${quoted(ctx.host)},"path":${quoted(ctx.path)},"route":${plain(r?.name)}` +
     `,"cluster":${plain(r?.cluster.name)},"endpoint":${plain(ctx.endpoint)},"status":${ctx.status},"code":${plain(ctx.code)}` +
     `,"bytes_in":${ctx.bytesIn},"bytes_out":${ctx.bytesOut},"duration_ms":${round(now - ctx.start)}` +
-    `,"upstream_ms":${ctx.upstreamStart ? round((ctx.upstreamHeadersAt || now) - ctx.upstreamStart) : 'null'}}\n`
+    `,"upstream_ms":${ctx.upstreamStart ? round((ctx.upstreamHeadersAt || now) - ctx.upstreamStart) : 'null'}` +
+    (ctx.decisions === undefined ? '}\n' : `,"decisions":${formatDecisions(ctx.decisions)}}\n`)
   );
+}
+
+const opt = (name: string, v: string | undefined) => (v === undefined ? '' : `,"${name}":${quoted(v)}`);
+
+/** Edge decisions (authz, limits): which filter, policy and statement decided, and was it enforced. */
+function formatDecisions(ds: readonly DecisionRecord[]): string {
+  let out = '[';
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
+    out +=
+      `${i ? ',' : ''}{"filter":${quoted(d.filter)},"allowed":${d.allowed},"code":${d.code === undefined ? 'null' : quoted(d.code)}` +
+      `${opt('policy', d.policy)}${opt('statement', d.statement)}${opt('condition', d.condition)},"enforced":${d.enforced}}`;
+  }
+  return out + ']';
 }
 
 export function formatRefusalLine(r: Refusal, wallClock: number): string {

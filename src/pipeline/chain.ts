@@ -1,5 +1,7 @@
 // Runs a route's filters in order. Synchronous when every filter is: a promise is awaited only
 // when a filter actually returned one, so routes with sync filters pay no microtask per request.
+// A filter in shadow mode is run and its refusals recorded, but never enforced (one implementation
+// for every filter that offers `mode: shadow`).
 // A filter that throws or rejects never escapes the chain: the request gets a 500 with a reason
 // code and the error goes to `onError` (a bug in one filter must not take the process down).
 import type { Filter, Reply } from './filter.js';
@@ -23,9 +25,28 @@ export function runRequestFilters(filters: readonly Filter[], ctx: RequestContex
     }
     if (r === undefined) continue;
     if (r instanceof Promise) return continueAsync(filters, ctx, i, r, onError);
+    if (f.shadow) {
+      shadowed(f, ctx, r);
+      continue;
+    }
     return r;
   }
   return undefined;
+}
+
+/** A shadow-mode filter refused: keep the refusal on record as not enforced, and go on. */
+function shadowed(f: Filter, ctx: RequestContext, r: Reply): void {
+  const name = f.name ?? 'filter';
+  let marked = false;
+  if (ctx.decisions) {
+    for (const d of ctx.decisions) {
+      if (d.filter === name && !d.allowed) {
+        d.enforced = false;
+        marked = true;
+      }
+    }
+  }
+  if (!marked) ctx.recordDecision({ filter: name, allowed: false, code: r.code, enforced: false });
 }
 
 async function continueAsync(
@@ -38,12 +59,18 @@ async function continueAsync(
   let i = at;
   try {
     const first = await pending;
-    if (first) return first;
+    if (first) {
+      if (!filters[at]!.shadow) return first;
+      shadowed(filters[at]!, ctx, first);
+    }
     for (i = at + 1; i < filters.length; i++) {
       const f = filters[i]!;
       if (f.onRequest === undefined) continue;
       const r = await f.onRequest(ctx);
-      if (r) return r;
+      if (r) {
+        if (!f.shadow) return r;
+        shadowed(f, ctx, r);
+      }
     }
     return undefined;
   } catch (err) {

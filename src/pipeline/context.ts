@@ -3,6 +3,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CompiledRoute } from '../config/snapshot.js';
 
+/**
+ * One access decision made at the edge (authz, and later rate limits and quotas), as the access
+ * and decision logs record it: which filter decided, what, and (for policies) which statement.
+ */
+export interface DecisionRecord {
+  readonly filter: string;
+  readonly allowed: boolean;
+  readonly code: string | undefined;
+  readonly policy?: string | undefined;
+  readonly statement?: string | undefined;
+  readonly condition?: string | undefined;
+  /** false when the filter runs in shadow mode: a deny was recorded but not enforced. */
+  enforced: boolean;
+}
+
 /** Typed attribute key: ctx.set(IDENTITY, id); ctx.get(IDENTITY). */
 export interface Attr<T> {
   readonly id: symbol;
@@ -50,6 +65,8 @@ export class RequestContext {
   /** performance.now() when the upstream request was dispatched, and when its headers arrived. */
   upstreamStart = 0;
   upstreamHeadersAt = 0;
+  /** Edge decisions in the order they were made; undefined until a filter records one. */
+  decisions: DecisionRecord[] | undefined = undefined;
   #attrs: Map<symbol, unknown> | undefined;
 
   constructor(
@@ -88,6 +105,10 @@ export class RequestContext {
 
   set<T>(a: Attr<T>, value: T): void {
     (this.#attrs ??= new Map()).set(a.id, value);
+  }
+
+  recordDecision(d: DecisionRecord): void {
+    (this.decisions ??= []).push(d);
   }
 
   addUpstreamHeader(name: string, value: string): void {

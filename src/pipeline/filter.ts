@@ -6,6 +6,7 @@ import type { RequestContext } from './context.js';
 import type { Logger } from 'pino';
 import type { JwksRegistry } from '../filters/jwt/jwks-cache.js';
 import type { ReplayCache } from '../store/replay.js';
+import type { GatehouseConfig } from '../config/schema.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 export type ReasonCode = `${string}.${string}`;
@@ -21,6 +22,8 @@ export interface Reply {
   close?: boolean;
   /** Send no body (a successful local answer such as a CORS preflight's 204). */
   empty?: boolean;
+  /** RFC 9457 extension members, e.g. an operator-written `remediation`; never policy internals. */
+  extensions?: Readonly<Record<string, string>>;
 }
 
 /** The response head a filter may inspect or amend before it is sent downstream. */
@@ -31,6 +34,13 @@ export interface ResponseHead {
 }
 
 export interface Filter {
+  /** The factory's name; set by the compiler. Names the filter in decision records and logs. */
+  name?: string;
+  /**
+   * Shadow mode, applied by the chain: a Reply this filter returns is recorded as a decision that
+   * would have been enforced, and the request continues. Lets teams roll out a policy safely.
+   */
+  readonly shadow?: boolean;
   /** This filter answers CORS preflights itself, so routing matches them by the requested method. */
   readonly handlesPreflight?: boolean;
   /** An authenticator's WWW-Authenticate challenge, offered when no credential was presented. */
@@ -58,6 +68,12 @@ export interface FilterDeps {
   replay?: ReplayCache;
 }
 
+/** Where a filter instance lives: its route, and the whole config for cross-route sections. */
+export interface FilterScope {
+  readonly route: string;
+  readonly config: GatehouseConfig;
+}
+
 export interface FilterFactory<C = unknown> {
   /** The key used in config (`cors`, `jwt`, `rate_limit`) and in metric labels. */
   readonly name: string;
@@ -70,7 +86,7 @@ export interface FilterFactory<C = unknown> {
   readonly authenticator?: boolean;
   /** Every reason code this filter may emit; a test checks each is registered. */
   readonly reasons: readonly ReasonCode[];
-  create(config: C, deps: FilterDeps): Filter;
+  create(config: C, deps: FilterDeps, scope?: FilterScope): Filter;
 }
 
 /** Identity function for type inference, as Hono's createMiddleware. */

@@ -9,6 +9,7 @@ import { reasonTitle } from './reasons.js';
 
 export function problemBody(reply: Reply, requestId: string): string {
   return JSON.stringify({
+    ...reply.extensions,
     type: `urn:gatehouse:problem:${reply.code}`,
     title: reasonTitle(reply.code),
     status: reply.status,

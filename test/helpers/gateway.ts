@@ -26,6 +26,7 @@ export interface GatewaySpec {
   listenerTls?: { cert_file: string; key_file: string };
   /** Clock for the filters (default the system clock). */
   clock?: Clock;
+  authorization?: GatehouseConfig['authorization'];
 }
 
 export async function startGateway(spec: GatewaySpec): Promise<TestGateway> {
@@ -39,6 +40,7 @@ export async function startGateway(spec: GatewaySpec): Promise<TestGateway> {
     clusters: spec.clusters,
     ...(spec.limits ? { limits: spec.limits } : {}),
     ...(spec.trusted_proxies ? { trusted_proxies: spec.trusted_proxies } : {}),
+    ...(spec.authorization ? { authorization: spec.authorization } : {}),
   };
   const gw = await createGateway(config, { say: () => undefined, ...(spec.clock ? { clock: spec.clock } : {}) });
   const port = gw.ports()[0]!;

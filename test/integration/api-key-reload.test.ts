@@ -30,7 +30,7 @@ before(async () => {
   writeKeys([rec(alice, 'alice')]);
   up = await startUpstream();
   gh = await startGateway({
-    routes: [{ name: 'api', match: { path: { prefix: '/' } }, cluster: 'up', filters: { api_key: { keys_file: file } } }],
+    routes: [{ name: 'api', match: { path: { prefix: '/' } }, cluster: 'up', filters: { authz: { allow: 'authenticated' }, api_key: { keys_file: file } } }],
     clusters: [{ name: 'up', endpoints: [up.url] }],
   });
 });

@@ -26,9 +26,9 @@ before(async () => {
   up = await startUpstream();
   gh = await startGateway({
     routes: [
-      { name: 'query', match: { path: { prefix: '/q' } }, cluster: 'up', filters: { api_key: { keys, query: 'api_key' } } },
-      { name: 'fwd', match: { path: { prefix: '/fwd' } }, cluster: 'up', filters: { api_key: { keys, forward_key: true } } },
-      { name: 'api', match: { path: { prefix: '/' } }, cluster: 'up', filters: { api_key: { keys } } },
+      { name: 'query', match: { path: { prefix: '/q' } }, cluster: 'up', filters: { authz: { allow: 'authenticated' }, api_key: { keys, query: 'api_key' } } },
+      { name: 'fwd', match: { path: { prefix: '/fwd' } }, cluster: 'up', filters: { authz: { allow: 'authenticated' }, api_key: { keys, forward_key: true } } },
+      { name: 'api', match: { path: { prefix: '/' } }, cluster: 'up', filters: { authz: { allow: 'authenticated' }, api_key: { keys } } },
     ],
     clusters: [{ name: 'up', endpoints: [up.url] }],
   });

@@ -36,7 +36,7 @@ async function setup(jwt: Record<string, unknown>, opts: { alg?: 'RS256' | 'ES25
     name: `r${i}`,
     match: { path: { prefix: `/r${i}` } },
     cluster: 'up',
-    filters: { jwt: { issuers: [{ issuer: idp.issuer, audiences: ['api'], ...opts.issuer?.(idp) }], ...jwt } },
+    filters: { authz: { allow: 'authenticated' }, jwt: { issuers: [{ issuer: idp.issuer, audiences: ['api'], ...opts.issuer?.(idp) }], ...jwt } },
   }));
   const gh = await startGateway({ routes, clusters: [{ name: 'up', endpoints: [up.url] }] });
   return {

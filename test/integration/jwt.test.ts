@@ -38,7 +38,7 @@ before(async () => {
   ed = await idp.addKey('EdDSA');
   up = await startUpstream();
   const issuer = { issuer: idp.issuer, audiences: [AUD], max_lifetime: '1h', roles_claim: 'groups', role_map: { 'g-admin': 'admin' } };
-  const route = (name: string, prefix: string, jwt: Record<string, unknown>) => ({ name, match: { path: { prefix } }, cluster: 'up', filters: { jwt } });
+  const route = (name: string, prefix: string, jwt: Record<string, unknown>) => ({ name, match: { path: { prefix } }, cluster: 'up', filters: { authz: { allow: 'authenticated' }, jwt } });
   gh = await startGateway({
     routes: [
       route('api', '/api', { issuers: [issuer] }),

@@ -54,6 +54,7 @@ before(async () => {
       {
         name: 'mtls', match: { path: { prefix: '/mtls' } }, cluster: 'up',
         filters: {
+          authz: { allow: 'authenticated' },
           mtls: {
             allowed_sans: ['spiffe://example.org/ns/prod/sa/*', '*.prod.example.org'],
             roles_by_san: { 'spiffe://example.org/ns/prod/sa/*': ['prod'], [WEB]: ['web'] },
@@ -61,10 +62,10 @@ before(async () => {
           },
         },
       },
-      { name: 'pinned', match: { path: { prefix: '/pinned' } }, cluster: 'up', filters: { mtls: { pinned_fingerprints: [good.fingerprint] } } },
+      { name: 'pinned', match: { path: { prefix: '/pinned' } }, cluster: 'up', filters: { authz: { allow: 'authenticated' }, mtls: { pinned_fingerprints: [good.fingerprint] } } },
       {
         name: 'either', match: { path: { prefix: '/either' } }, cluster: 'up',
-        filters: { mtls: { require: false }, api_key: { keys: [{ id: apiKey.id, hash: apiKey.hash, owner: 'key-owner' }] } },
+        filters: { authz: { allow: 'authenticated' }, mtls: { require: false }, api_key: { keys: [{ id: apiKey.id, hash: apiKey.hash, owner: 'key-owner' }] } },
       },
     ],
     clusters,

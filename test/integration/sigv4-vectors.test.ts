@@ -23,9 +23,9 @@ before(async () => {
       {
         // The two post-sts-token cases carry a session token: the key is a temporary credential there.
         name: 'sts', match: { headers: [{ name: 'x-amz-security-token', present: true }] }, cluster: 'up',
-        filters: { sigv4: { ...base, access_keys: [{ id: 'AKIDEXAMPLE', secret: VECTOR_SECRET, session_tokens: [VECTOR_TOKEN] }] } },
+        filters: { authz: { allow: 'authenticated' }, sigv4: { ...base, access_keys: [{ id: 'AKIDEXAMPLE', secret: VECTOR_SECRET, session_tokens: [VECTOR_TOKEN] }] } },
       },
-      { name: 'plain', cluster: 'up', filters: { sigv4: { ...base, access_keys: [{ id: 'AKIDEXAMPLE', secret: VECTOR_SECRET, subject: 'example' }] } } },
+      { name: 'plain', cluster: 'up', filters: { authz: { allow: 'authenticated' }, sigv4: { ...base, access_keys: [{ id: 'AKIDEXAMPLE', secret: VECTOR_SECRET, subject: 'example' }] } } },
     ],
     clusters: [{ name: 'up', endpoints: [up.url] }],
   });
@@ -83,7 +83,7 @@ for (const rel of vectorCases()) {
 test('one second past the window, a suite request is refused', async () => {
   const g = await startGateway({
     clock: { now: () => VECTOR_TIME + 5 * 60_000 + 1000 },
-    routes: [{ name: 'plain', cluster: 'up', filters: { sigv4: { region: 'us-east-1', service: 'service', access_keys: [{ id: 'AKIDEXAMPLE', secret: VECTOR_SECRET }] } } }],
+    routes: [{ name: 'plain', cluster: 'up', filters: { authz: { allow: 'authenticated' }, sigv4: { region: 'us-east-1', service: 'service', access_keys: [{ id: 'AKIDEXAMPLE', secret: VECTOR_SECRET }] } } }],
     clusters: [{ name: 'up', endpoints: [up.url] }],
   });
   try {

@@ -44,16 +44,16 @@ before(async () => {
   gh = await startGateway({
     clock,
     routes: [
-      { name: 'unsigned', match: { path: { prefix: '/unsigned' } }, cluster: 'up', filters: { sigv4: { ...common, unsigned_payload: true } } },
-      { name: 'replay', match: { path: { prefix: '/replay' } }, cluster: 'up', filters: { sigv4: { ...common, replay_protection: true } } },
-      { name: 'fwd', match: { path: { prefix: '/fwd' } }, cluster: 'up', filters: { sigv4: { ...common, forward_credentials: true } } },
-      { name: 'small', match: { path: { prefix: '/small' } }, cluster: 'up', max_body_bytes: 1024, filters: { sigv4: common } },
-      { name: 'strict', match: { path: { prefix: '/strict' } }, cluster: 'up', filters: { sigv4: { ...common, signed_headers: ['x-tenant'] } } },
+      { name: 'unsigned', match: { path: { prefix: '/unsigned' } }, cluster: 'up', filters: { authz: { allow: 'authenticated' }, sigv4: { ...common, unsigned_payload: true } } },
+      { name: 'replay', match: { path: { prefix: '/replay' } }, cluster: 'up', filters: { authz: { allow: 'authenticated' }, sigv4: { ...common, replay_protection: true } } },
+      { name: 'fwd', match: { path: { prefix: '/fwd' } }, cluster: 'up', filters: { authz: { allow: 'authenticated' }, sigv4: { ...common, forward_credentials: true } } },
+      { name: 'small', match: { path: { prefix: '/small' } }, cluster: 'up', max_body_bytes: 1024, filters: { authz: { allow: 'authenticated' }, sigv4: common } },
+      { name: 'strict', match: { path: { prefix: '/strict' } }, cluster: 'up', filters: { authz: { allow: 'authenticated' }, sigv4: { ...common, signed_headers: ['x-tenant'] } } },
       {
         name: 's3', match: { path: { prefix: '/s3' } }, cluster: 'up',
-        filters: { sigv4: { ...common, service: 's3', s3_style_paths: true, unsigned_payload: true } },
+        filters: { authz: { allow: 'authenticated' }, sigv4: { ...common, service: 's3', s3_style_paths: true, unsigned_payload: true } },
       },
-      { name: 'api', match: { path: { prefix: '/' } }, cluster: 'up', filters: { sigv4: common } },
+      { name: 'api', match: { path: { prefix: '/' } }, cluster: 'up', filters: { authz: { allow: 'authenticated' }, sigv4: common } },
     ],
     clusters: [{ name: 'up', endpoints: [up.url] }],
   });

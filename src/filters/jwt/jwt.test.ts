@@ -300,7 +300,7 @@ test('config errors are caught at create time', async () => {
 test('the schema accepts the documented config and refuses alg none, HS without names, empty audiences', () => {
   const cfg = (jwtCfg: unknown) => ({
     listeners: [{ port: 0 }],
-    routes: [{ name: 'api', cluster: 'up', filters: { jwt: jwtCfg } }],
+    routes: [{ name: 'api', cluster: 'up', filters: { authz: { allow: 'authenticated' }, jwt: jwtCfg } }],
     clusters: [{ name: 'up', endpoints: ['http://127.0.0.1:1'] }],
   });
   const good = {
