@@ -23,7 +23,10 @@ import { cleanupAll, cleanupSync, freePort, hasCommand, httpGet, makeTempDir, ou
 import { BODY_BYTES, startUpstream } from './lib/nginx.mjs';
 import { directTarget, gatehouseTarget, nginxProxyTarget, referenceTarget } from './lib/targets.mjs';
 import { gatehouseJwtTarget, gatehouseSigv4Target } from './lib/auth-targets.mjs';
+import { gatehouseRateLimitMemoryTarget, gatehouseRateLimitRedisTarget } from './lib/ratelimit-targets.mjs';
 import { gatehouseAuthzTarget } from './lib/authz-target.mjs';
+import { gatehouseLb3Target } from './lib/resilience-targets.mjs';
+import { gatehouseObservedTarget, gatehouseQuietTarget } from './lib/observability-targets.mjs';
 import { runWrk, killActiveWrk } from './lib/wrk.mjs';
 import { awaitQuiet, describeForeign, foreignCpu, processSnapshot } from './lib/cpu.mjs';
 import { authConsoleTable, authMarkdownTable, consoleTable, fmtUs, markdownTable, summarize, verdict } from './lib/report.mjs';
@@ -58,6 +61,7 @@ if (flags.help) {
   BENCH_FOREIGN_MAX=0.05   other processes' CPU (fraction of one core) above which a run counts as disturbed
   BENCH_RETRIES=2          re-runs of a disturbed measurement before it is kept (flagged)
   BENCH_TARGETS=a,b,...    subset of targets by name (direct,reference,gatehouse,gatehouse-jwt,gatehouse-authz,gatehouse-sigv4,nginx-proxy;
+                           gatehouse-ratelimit-memory,gatehouse-ratelimit-redis;gatehouse-quiet,gatehouse-observed;gatehouse-lb3;
                            also gatehouse-sigv4-presigned, which is not in the default list)
   BENCH_AUTH_AT1=1         also measure the auth targets at 1 connection (default: only the high level)
   BENCH_PROXY_CPU=0 BENCH_LOAD_CPU=1   cores for the proxy and for wrk + upstream
@@ -101,6 +105,11 @@ function allTargets() {
     gatehouseAuthzTarget(),
     gatehouseSigv4Target(),
     Object.assign(gatehouseSigv4Target({ form: 'presigned' }), { default: false }),
+    gatehouseRateLimitMemoryTarget(),
+    gatehouseRateLimitRedisTarget(),
+    gatehouseQuietTarget(),
+    gatehouseObservedTarget(),
+    gatehouseLb3Target(),
     nginxProxyTarget(),
   ];
 }
@@ -112,6 +121,7 @@ const PROFILE_FACTORIES = {
   'gatehouse-jwt': gatehouseJwtTarget,
   'gatehouse-sigv4': gatehouseSigv4Target,
   'gatehouse-authz': gatehouseAuthzTarget,
+  'gatehouse-observed': gatehouseObservedTarget,
 };
 
 /** What to send to a target: fresh credentials for authenticated targets, a plain GET otherwise. */
@@ -381,6 +391,10 @@ async function comparison(env, machine, stamp) {
     if (results[t.name].info?.accessLogLines !== undefined) {
       const i = results[t.name].info;
       log(`${t.name}: access log ${i.accessLogLines.toLocaleString('en-US')} lines, ${(i.accessLogBytes / 2 ** 20).toFixed(1)} MiB`);
+    }
+    if (results[t.name].info?.otlpExports !== undefined) {
+      const i = results[t.name].info;
+      log(`${t.name}: OTLP sink received ${i.otlpExports} export request(s), ${(i.otlpBytes / 2 ** 10).toFixed(0)} KiB`);
     }
   }
   // Direct runs leave the proxy core idle, so load on it during a run that process accounting

@@ -3,15 +3,24 @@ import { dirname, resolve } from 'node:path';
 import pino from 'pino';
 import type { GatehouseConfig } from './config/schema.js';
 import type { Snapshot } from './config/snapshot.js';
-import { compileSnapshot, retireSnapshot } from './config/compile.js';
+import { compileSnapshot, quiesceSnapshot, retireSnapshot } from './config/compile.js';
+import type { UpstreamDeps } from './upstream/cluster.js';
 import { loadConfigFile } from './config/index.js';
 import { createListener, type Listener } from './server/listener.js';
 import type { RequestServices } from './server/handle-request.js';
 import { createAccessLog, type AccessLog } from './observability/access-log.js';
-import { createAdminServer, sendJson, type AdminRoute, type AdminServer } from './admin/server.js';
-import { explainRoute } from './admin/explain.js';
+import { createDecisionLog, type DecisionLog } from './observability/decision-log.js';
+import { createAuditTrail, type AuditTrail } from './observability/audit.js';
+import { parseDuration, parseSize } from './config/units.js';
+import { createTracing } from './observability/tracing.js';
+import { createAdminServer, type AdminServer } from './admin/server.js';
+import { adminRoutes } from './admin/routes.js';
+import { GatewayMetrics } from './observability/metrics.js';
+import { packageVersion } from './cli/version.js';
 import { systemClock, type Clock, type FilterDeps } from './pipeline/filter.js';
 import { createMemoryReplayCache } from './store/replay.js';
+import { createLimitStore, storeConfigKey } from './store/config.js';
+import type { LimitStore } from './store/limits.js';
 import { startDemoUpstream } from './demo/upstream.js';
 import { JwksRegistry } from './filters/jwt/jwks-cache.js';
 
@@ -26,6 +35,12 @@ export interface GatewayOptions {
   configPath?: string;
   /** The clock filters read (default the system clock); tests inject a fixed one. */
   clock?: Clock;
+  /** Key paths whose values came from secret references (redacted by the admin /config). */
+  secretPaths?: readonly string[];
+  /** Test-only: the Redis limit store runs on `clock` instead of Redis server time. */
+  unsafeLimitStoreTestTime?: boolean;
+  /** Upstream services: a DNS resolver for dns discovery (tests inject one). */
+  upstream?: Pick<UpstreamDeps, 'resolver'>;
 }
 
 export interface Gateway {
@@ -34,7 +49,7 @@ export interface Gateway {
   adminPort(): number | undefined;
   snapshot(): Snapshot;
   /** Swap in a new config; in-flight requests finish on the old snapshot. */
-  reload(config: GatehouseConfig): Promise<void>;
+  reload(config: GatehouseConfig, secretPaths?: readonly string[]): Promise<void>;
   /** Stop accepting, drain in-flight requests (up to limits.drain_timeout), release everything. */
   stop(reason?: string): Promise<void>;
 }
@@ -42,30 +57,59 @@ export interface Gateway {
 export async function createGateway(config: GatehouseConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const baseDir = opts.baseDir ?? process.cwd();
   const say = opts.say ?? ((l: string) => process.stderr.write(`gatehouse: ${l}\n`));
-  const log = pino({ level: 'warn', base: null }, pino.destination({ dest: 2, sync: false }));
+  const log = pino({ level: config.log?.level ?? 'warn', base: null }, pino.destination({ dest: 2, sync: false }));
+  const upstream: UpstreamDeps = { resolver: opts.upstream?.resolver, warn: (msg) => log.warn(msg) };
   const clock = opts.clock ?? systemClock;
-  const deps: FilterDeps = { clock, log, baseDir, jwks: new JwksRegistry(clock, log), replay: createMemoryReplayCache({ clock }) };
-  let snap = compileSnapshot(config, { baseDir, deps });
+  // Rate-limit counters are process-wide: they outlive reloads (a reload that changes
+  // rate_limit_store swaps the store) and are closed on shutdown.
+  const storeDeps = { clock, log, unsafeTestTime: opts.unsafeLimitStoreTestTime === true };
+  let limitStoreKey = storeConfigKey(config.rate_limit_store);
+  let limitStore: LimitStore = createLimitStore(config.rate_limit_store, storeDeps);
+  const deps: FilterDeps = { clock, log, baseDir, jwks: new JwksRegistry(clock, log), replay: createMemoryReplayCache({ clock }), limits: limitStore };
+  if ('ready' in limitStore && !(await (limitStore as { ready(): Promise<boolean> }).ready())) {
+    say('warning: rate_limit_store: redis not reachable yet; limits use their on_store_error mode until it is');
+  }
+  let snap: Snapshot;
+  try {
+    snap = compileSnapshot(config, { baseDir, deps, upstream });
+  } catch (err) {
+    await limitStore.close();
+    throw err;
+  }
   const accessLog: AccessLog = createAccessLog({ enabled: config.access_log?.enabled ?? true, path: config.access_log?.path ? resolve(baseDir, config.access_log.path) : undefined });
   let draining = false;
+  let secretPaths: readonly string[] = opts.secretPaths ?? [];
+  const listenersRef: Listener[] = [];
+  const metrics = new GatewayMetrics(
+    {
+      connections: () => listenersRef.map((l) => ({ listener: l.name, count: l.connections() })),
+      clusters: () => snap.clusters.values(),
+    },
+    packageVersion(),
+  );
+  const decisionLog = createDecisionLog({ enabled: config.decision_log?.enabled ?? false, path: config.decision_log?.path ? resolve(baseDir, config.decision_log.path) : undefined });
+  // Tracing loads the OpenTelemetry SDK only when configured; absent, requests never touch it.
+  const tracing = config.tracing !== undefined ? await createTracing(config.tracing, { version: packageVersion(), log }) : undefined;
+  const audit = config.audit?.enabled ? await startAudit(config.audit, baseDir, log, () => metrics.auditWriteFailed()) : undefined;
   const svc: RequestServices = {
     snapshot: () => snap,
+    metrics,
+    decisionLog,
+    audit,
+    tracing,
     accessLog,
     draining: () => draining,
     onFilterError: (err, ctx, i) =>
       log.error({ err, request_id: ctx.id, route: ctx.route?.name, filter_index: i }, 'filter failed; answered 500 gateway.internal_error'),
   };
   const listeners: Listener[] = config.listeners.map((l) => createListener(l, baseDir, snap.limits, svc));
+  listenersRef.push(...listeners);
 
   const adminCfg = config.admin ?? {};
   let admin: AdminServer | undefined;
   if (adminCfg.enabled !== false) {
-    const routes = new Map<string, AdminRoute>([
-      ['/healthz', (_q, res) => sendJson(res, 200, { status: 'ok' })],
-      ['/ready', (_q, res) => (draining ? sendJson(res, 503, { ready: false, reason: 'draining' }) : sendJson(res, 200, { ready: true }))],
-      ['POST /explain', explainRoute(() => snap.config)],
-    ]);
-    admin = createAdminServer(adminCfg.address ?? '127.0.0.1', adminCfg.port ?? 9901, routes);
+    const routes = adminRoutes({ snapshot: () => snap, draining: () => draining, metrics, secretPaths: () => secretPaths });
+    admin = createAdminServer(adminCfg.address ?? '127.0.0.1', adminCfg.port ?? 9901, routes, adminCfg.token);
   }
 
   try {
@@ -74,7 +118,10 @@ export async function createGateway(config: GatehouseConfig, opts: GatewayOption
   } catch (err) {
     await Promise.allSettled(listeners.map((l) => l.drain(0)));
     await admin?.close();
+    await audit?.close();
     await retireSnapshot(snap, undefined);
+    await limitStore.close();
+    await tracing?.shutdown();
     throw err;
   }
 
@@ -83,10 +130,31 @@ export async function createGateway(config: GatehouseConfig, opts: GatewayOption
     ports: () => listeners.map((l) => l.port()),
     adminPort: () => admin?.port(),
     snapshot: () => snap,
-    async reload(next) {
+    async reload(next, nextSecretPaths) {
       const old = snap;
-      snap = compileSnapshot(next, { baseDir, deps, previous: old });
-      // Give in-flight requests on the old snapshot the drain budget before releasing its pools.
+      const nextKey = storeConfigKey(next.rate_limit_store);
+      const oldStore = limitStore;
+      if (nextKey !== limitStoreKey) deps.limits = createLimitStore(next.rate_limit_store, storeDeps);
+      try {
+        snap = compileSnapshot(next, { baseDir, deps, previous: old, upstream });
+      } catch (err) {
+        if (deps.limits !== oldStore) void deps.limits!.close();
+        deps.limits = oldStore;
+        metrics.configReloaded(false);
+        throw err;
+      }
+      metrics.configReloaded(true);
+      if (JSON.stringify(next.tracing) !== JSON.stringify(config.tracing)) say('warning: tracing settings are read at start-up; restart to apply the changes');
+      secretPaths = nextSecretPaths ?? [];
+      if (deps.limits !== oldStore) {
+        limitStore = deps.limits!;
+        limitStoreKey = nextKey;
+        const s = setTimeout(() => void oldStore.close(), old.limits.drainTimeoutMs);
+        s.unref();
+      }
+      // Health checks and discovery of replaced clusters stop now; in-flight requests on the old
+      // snapshot get the drain budget before its pools are released.
+      quiesceSnapshot(old, snap);
       const t = setTimeout(() => void retireSnapshot(old, snap), old.limits.drainTimeoutMs);
       t.unref();
     },
@@ -97,17 +165,22 @@ export async function createGateway(config: GatehouseConfig, opts: GatewayOption
         await Promise.all(listeners.map((l) => l.drain(snap.limits.drainTimeoutMs)));
         await admin?.close();
         await retireSnapshot(snap, undefined);
+        await limitStore.close();
         await accessLog.flush();
+        await decisionLog.flush();
+        await audit?.close();
+        // After the drain: every span has ended; this exports what is still queued.
+        await tracing?.shutdown();
       })();
       return stopping;
     },
   };
 
-  if (opts.signals) installSignals(gw, accessLog, opts.configPath, say);
+  if (opts.signals) installSignals(gw, [accessLog, decisionLog], opts.configPath, say, () => metrics.configReloaded(false));
   return gw;
 }
 
-function installSignals(gw: Gateway, accessLog: AccessLog, configPath: string | undefined, say: (l: string) => void): void {
+function installSignals(gw: Gateway, logs: readonly (AccessLog | DecisionLog)[], configPath: string | undefined, say: (l: string) => void, loadFailed: () => void): void {
   const onStop = (sig: string) => {
     void gw.stop(`received ${sig}`).then(() => {
       say('stopped');
@@ -117,12 +190,23 @@ function installSignals(gw: Gateway, accessLog: AccessLog, configPath: string | 
   process.once('SIGTERM', () => onStop('SIGTERM'));
   process.once('SIGINT', () => onStop('SIGINT'));
   // SIGUSR1: reopen the access log file after logrotate moved it.
-  process.on('SIGUSR1', () => accessLog.reopen());
+  process.on('SIGUSR1', () => {
+    for (const l of logs) l.reopen();
+  });
   process.on('SIGHUP', () => {
     if (!configPath) return;
     loadConfigFile(configPath).then(
-      (loaded) => gw.reload(loaded.config).then(() => say(`reloaded ${configPath}`)),
-      (err: Error & { errors?: string[] }) => say(`reload failed, keeping the running config: ${err.errors?.join('; ') ?? err.message}`),
+      (loaded) =>
+        gw.reload(loaded.config, loaded.secretPaths).then(
+          () => say(`reloaded ${configPath}`),
+          // A config that validates but fails to compile (an unreadable key file...) must not
+          // become an unhandled rejection that takes the process down.
+          (err: Error) => say(`reload failed, keeping the running config: ${err.message}`),
+        ),
+      (err: Error & { errors?: string[] }) => {
+        loadFailed();
+        say(`reload failed, keeping the running config: ${err.errors?.join('; ') ?? err.message}`);
+      },
     );
   });
 }
@@ -136,7 +220,7 @@ export async function startGateway(opts: { configPath: string; demoUpstream?: bo
   if (demo) say(`demo upstream listening on http://127.0.0.1:${demo.port}`);
   let gw: Gateway;
   try {
-    gw = await createGateway(loaded.config, { baseDir: dirname(resolve(opts.configPath)), signals: true, configPath: opts.configPath, say });
+    gw = await createGateway(loaded.config, { baseDir: dirname(resolve(opts.configPath)), signals: true, configPath: opts.configPath, say, secretPaths: loaded.secretPaths });
   } catch (err) {
     await demo?.close();
     throw err;
@@ -152,4 +236,22 @@ export async function startGateway(opts: { configPath: string; demoUpstream?: bo
       await demo?.close();
     },
   };
+}
+
+/** The audit trail from its config section (defaults: 100MiB files, daily rotation, 1 s flush, 1 min checkpoints). */
+function startAudit(a: NonNullable<GatehouseConfig['audit']>, baseDir: string, log: pino.Logger, onFailure: () => void): Promise<AuditTrail> {
+  const dur = (v: string | number | undefined, d: number) => (v === undefined ? d : parseDuration(v));
+  return createAuditTrail({
+    dir: resolve(baseDir, a.dir),
+    key: a.hmac_key ? Buffer.from(a.hmac_key) : undefined,
+    maxFileBytes: a.max_file_size === undefined ? 100 * 1024 * 1024 : parseSize(a.max_file_size),
+    rotateIntervalMs: dur(a.rotate_interval, 24 * 3600_000),
+    flushIntervalMs: dur(a.flush_interval, 1000),
+    checkpointPath: a.checkpoint_path ? resolve(baseDir, a.checkpoint_path) : undefined,
+    checkpointIntervalMs: dur(a.checkpoint_interval, 60_000),
+    includeNotFound: a.include_not_found !== false,
+    includePublic: a.include_public !== false,
+    log,
+    onFailure,
+  });
 }

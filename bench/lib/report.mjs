@@ -12,12 +12,16 @@ export const GATEHOUSE = 'gatehouse';
 export const GATEHOUSE_JWT = 'gatehouse-jwt';
 export const GATEHOUSE_SIGV4 = 'gatehouse-sigv4';
 export const GATEHOUSE_AUTHZ = 'gatehouse-authz';
+export const GATEHOUSE_OBSERVED = 'gatehouse-observed';
+export const GATEHOUSE_LB3 = 'gatehouse-lb3';
 
 // Targets from the issues.
 export const TARGET_RPS_RATIO = 0.9; // Gatehouse req/s >= 0.90 x reference, access log on
 export const TARGET_ADDED_P50_RATIO = 1.15; // Gatehouse added p50 @1 conn <= 1.15 x reference's
 export const TARGET_JWT_RATIO = 0.95; // issue 3: hot-JWT route req/s >= 0.95 x the no-auth Gatehouse route
 export const TARGET_AUTHZ_RATIO = 0.95; // issue 4: 50 policies / 500 statements >= 0.95 x the same route without policies
+export const TARGET_LB3_RATIO = 0.95; // issue 6: 3 endpoints, least_request >= 0.95 x one endpoint, round-robin
+export const TARGET_OBSERVED_RATIO = 0.93; // issue 7: metrics + access log + tracing (1% sampled) >= 0.93 x metrics only
 
 export function median(xs) {
   const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -158,6 +162,18 @@ function authVerdict(rows) {
     const name = `Authz route (50 policies / 500 statements) req/s >= ${TARGET_AUTHZ_RATIO}x the same jwt route without policies`;
     if (z.status !== 'ok' || z.rpsVsBaseline === null || z.rpsVsBaseline === undefined) out.push({ name, pass: null, detail: why(z) });
     else out.push({ name, pass: z.rpsVsBaseline >= TARGET_AUTHZ_RATIO && z.errors === 0, detail: ratioDetail(z) });
+  }
+  const o = rows.find((r) => r.name === GATEHOUSE_OBSERVED);
+  if (o) {
+    const name = `Metrics + access log + tracing (1% sampled) req/s >= ${TARGET_OBSERVED_RATIO}x metrics only (access log off, no tracing)`;
+    if (o.status !== 'ok' || o.rpsVsBaseline === null || o.rpsVsBaseline === undefined) out.push({ name, pass: null, detail: why(o) });
+    else out.push({ name, pass: o.rpsVsBaseline >= TARGET_OBSERVED_RATIO && o.errors === 0, detail: ratioDetail(o) });
+  }
+  const lb = rows.find((r) => r.name === GATEHOUSE_LB3);
+  if (lb) {
+    const name = `3 endpoints, least_request req/s >= ${TARGET_LB3_RATIO}x one endpoint, round-robin`;
+    if (lb.status !== 'ok' || lb.rpsVsBaseline === null || lb.rpsVsBaseline === undefined) out.push({ name, pass: null, detail: why(lb) });
+    else out.push({ name, pass: lb.rpsVsBaseline >= TARGET_LB3_RATIO && lb.errors === 0, detail: ratioDetail(lb) });
   }
   const s = rows.find((r) => r.name === GATEHOUSE_SIGV4);
   if (s) {

@@ -1,7 +1,7 @@
 // The admin listener (127.0.0.1 by default). Subsystems contribute routes; this file only mounts
 // them. JSON answers; unknown paths get the same problem+json shape as the data path.
 import http from 'node:http';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { sendReply } from '../pipeline/reply.js';
 
 export type AdminRoute = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -18,9 +18,25 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   res.end(text);
 }
 
-export function createAdminServer(address: string, port: number, routes: ReadonlyMap<string, AdminRoute>): AdminServer {
+/** Endpoints probes call without credentials. */
+const OPEN = new Set(['/healthz', '/ready']);
+
+export function createAdminServer(address: string, port: number, routes: ReadonlyMap<string, AdminRoute>, token?: string): AdminServer {
+  // Compared as SHA-256 digests with timingSafeEqual: constant time, whatever the lengths.
+  const expected = token === undefined ? undefined : createHash('sha256').update(`Bearer ${token}`).digest();
   const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
+    if (expected !== undefined && !OPEN.has(path)) {
+      const got = createHash('sha256').update(req.headers.authorization ?? '').digest();
+      if (!timingSafeEqual(got, expected)) {
+        req.resume();
+        return sendReply(
+          res,
+          { status: 401, code: 'authn.missing_credentials', message: 'the admin API requires its bearer token', headers: { 'www-authenticate': 'Bearer realm="gatehouse-admin"' } },
+          randomUUID(),
+        );
+      }
+    }
     // Routes are keyed by path (GET and HEAD) or by "METHOD /path" for the few that take a body.
     const special = routes.get(`${req.method} ${path}`);
     if (special) return special(req, res);

@@ -9,6 +9,8 @@ Commands:
   explain -c FILE     Show the authorization decision for a request and caller, statement by statement
   test-policies -c FILE [PATH...]
                       Run *.policy-test.yaml files: expected allow/deny per request and caller
+  audit verify PATH...
+                      Check audit-trail hash chains; report the first broken record
   help [COMMAND]      Show help for a command
 
 Options:
@@ -19,6 +21,22 @@ Run 'gatehouse COMMAND --help' for a command's options.
 `;
 
 export const COMMAND_HELP: Record<string, string> = {
+  audit: `Usage: gatehouse audit verify PATH... [--key-env NAME | --key-file FILE] [--checkpoint FILE]
+
+Verify audit trails written by the gateway (audit.dir): every chain (one per gateway process,
+continued across rotated files) is checked record by record: hash, link to the previous record,
+sequence. The first broken, missing, inserted or reordered record is reported as FILE:LINE.
+With the HMAC key (the same secret as audit.hmac_key), forged records are detected too; with the
+checkpoint file (audit.checkpoint_path), so is truncation of the newest records.
+
+Options:
+  --key-env NAME      Read the HMAC key from environment variable NAME
+  --key-file FILE     Read the HMAC key from FILE
+  --checkpoint FILE   Check the chain still contains every checkpointed record
+  -h, --help          Show this help
+
+Exit status: 0 every chain intact, 1 something is broken, 2 bad usage.
+`,
   explain: `Usage: gatehouse explain -c FILE --path PATH [--method M] [--identity FILE.json | --token JWT]
                         [--host H] [-H 'name: value']... [--ip IP] [--time ISO] [--json]
 

@@ -9,6 +9,7 @@ import { schemaCommand } from './commands/schema.js';
 import { keysCommand } from './commands/keys.js';
 import { explainCommand } from './commands/explain.js';
 import { testPoliciesCommand } from './commands/test-policies.js';
+import { auditCommand } from './commands/audit.js';
 
 type Command = (args: string[], ctx: CliContext) => Promise<number>;
 
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, Command> = {
   keys: (args, ctx) => keysCommand(args, ctx),
   explain: explainCommand,
   'test-policies': testPoliciesCommand,
+  audit: auditCommand,
 };
 
 export async function main(argv: string[], ctx: CliContext = processContext): Promise<number> {

@@ -6,7 +6,8 @@ import type { Filter, FilterDeps } from '../pipeline/filter.js';
 import { parseDuration, parseSize } from './units.js';
 import { Router } from '../routing/router.js';
 import { compileCidrs } from '../server/cidr.js';
-import { createCluster, type Cluster } from '../upstream/cluster.js';
+import { createCluster, type Cluster, type UpstreamDeps } from '../upstream/cluster.js';
+import { compileRetryPolicy } from '../upstream/retry.js';
 import { FILTERS } from '../filters/registry.js';
 
 export const DEFAULT_LIMITS: ResolvedLimits = {
@@ -64,6 +65,8 @@ export interface CompileOptions {
   deps: FilterDeps;
   /** Clusters of the previous snapshot: unchanged ones are reused so their pools stay warm. */
   previous?: Snapshot | undefined;
+  /** Upstream services (DNS resolver for discovery, warnings). */
+  upstream?: UpstreamDeps | undefined;
 }
 
 export function compileSnapshot(config: GatehouseConfig, opts: CompileOptions): Snapshot {
@@ -71,7 +74,8 @@ export function compileSnapshot(config: GatehouseConfig, opts: CompileOptions): 
   const clusters = new Map<string, Cluster>();
   for (const c of config.clusters) {
     const old = opts.previous?.clusters.get(c.name);
-    clusters.set(c.name, old && old.configKey === JSON.stringify(c) ? old : createCluster(c, opts.baseDir));
+    // A changed cluster of the same name continues the old one's counters (monotonic metrics).
+    clusters.set(c.name, old && old.configKey === JSON.stringify(c) ? old : createCluster(c, opts.baseDir, opts.upstream, old));
   }
   // Everything created so far is released if a later route fails to compile, so a failed reload
   // leaves no watchers, timers or pools behind (the running snapshot's reused clusters excepted).
@@ -131,11 +135,21 @@ function compileRoutes(config: GatehouseConfig, clusters: Map<string, Cluster>, 
       requestHeaders: compileHeaderOps(r.request_headers),
       responseHeaders: compileHeaderOps(r.response_headers),
       timeoutMs: r.timeout !== undefined ? parseDuration(r.timeout) : DEFAULT_ROUTE_TIMEOUT_MS,
+      idleTimeoutMs: r.idle_timeout !== undefined ? parseDuration(r.idle_timeout) : undefined,
+      retry: compileRetryPolicy(r.retry_policy),
       maxBodyBytes: r.max_body_bytes !== undefined ? parseSize(r.max_body_bytes) : limits.maxBodyBytes,
       websocket: r.websocket === true,
+      audit: r.audit ?? 'on',
       handlesPreflight: filters.some((f) => f.handlesPreflight === true),
     };
   });
+}
+
+/** Stops the background work (health checks, discovery, ejection timers) of clusters the new
+ * snapshot does not reuse, at once; their pools keep serving in-flight requests until retired. */
+export function quiesceSnapshot(old: Snapshot, next: Snapshot): void {
+  const keep = new Set(next.clusters.values());
+  for (const c of old.clusters.values()) if (!keep.has(c)) c.stopBackground();
 }
 
 /** Release what an old snapshot holds that the new one does not reuse. */

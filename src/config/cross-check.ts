@@ -6,6 +6,9 @@ import type { Segment } from './key-path.js';
 import type { Issue } from './yaml-tree.js';
 import { lowerFirst } from './issues.js';
 import { checkAuthorization } from './check-authorization.js';
+import { checkAudit } from './check-audit.js';
+import { trafficIssues } from '../filters/rate-limit/cross-check.js';
+import { clusterResilienceIssues, routeResilienceIssues } from '../upstream/cross-check.js';
 import type { ClusterConfig, GatehouseConfig, HeaderOpsConfig, RouteConfig, StringMatchConfig } from './schema.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -33,7 +36,11 @@ export function crossCheck(cfg: GatehouseConfig): CrossCheckResult {
   );
   const clusters = new Set(cfg.clusters.map((c) => c.name));
   cfg.routes.forEach((r, i) => checkRoute(r, ['routes', i], clusters, out));
+  const traffic = trafficIssues(cfg);
+  out.errors.push(...traffic.errors);
+  out.warnings.push(...traffic.warnings);
   checkAuthorization(cfg, out);
+  checkAudit(cfg, out);
   return out;
 }
 
@@ -99,7 +106,11 @@ export function cidrProblem(s: string): string | undefined {
 
 function checkCluster(c: ClusterConfig, path: Segment[], out: CrossCheckResult): void {
   let https = false;
-  c.endpoints.forEach((e, j) => {
+  const issues = clusterResilienceIssues(c, path);
+  out.errors.push(...issues.errors);
+  out.warnings.push(...issues.warnings);
+  if (c.discovery?.type === 'dns' && c.discovery.url.startsWith('https:')) https = true;
+  c.endpoints?.forEach((e, j) => {
     const url = typeof e === 'string' ? e : e.url;
     const at: Segment[] = typeof e === 'string' ? [...path, 'endpoints', j] : [...path, 'endpoints', j, 'url'];
     const problem = endpointProblem(url);
@@ -165,6 +176,9 @@ function checkRoute(r: RouteConfig, path: Segment[], clusters: ReadonlySet<strin
   }
   checkHeaderOps(r.request_headers, [...path, 'request_headers'], out);
   checkHeaderOps(r.response_headers, [...path, 'response_headers'], out);
+  const resilience = routeResilienceIssues(r, path);
+  out.errors.push(...resilience.errors);
+  out.warnings.push(...resilience.warnings);
 }
 
 function checkStringMatch(s: StringMatchConfig, path: Segment[], out: CrossCheckResult): void {

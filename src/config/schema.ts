@@ -3,6 +3,9 @@
 // completion) can never disagree. Descriptions here are the user documentation.
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
 import { policyDocumentSchema } from '../policy/index.js';
+import { rateLimitStoreSchema } from '../store/config.js';
+import { usagePlansSchema } from '../filters/rate-limit/config.js';
+import { upstreamSchemas } from '../upstream/config.js';
 
 const obj = <P extends Record<string, TSchema>>(props: P, description: string) =>
   T.Object(props, { additionalProperties: false, description });
@@ -21,6 +24,8 @@ export const Size = T.Union(
   ],
   { description: 'A size: integer bytes or a string such as 60KiB or 10MiB' },
 );
+
+const upstream = upstreamSchemas({ Duration, Size });
 
 const HeaderName = T.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", description: 'An HTTP field name' });
 
@@ -58,8 +63,16 @@ export const Admin = obj(
     address: T.Optional(T.String({ description: 'Admin bind address (default 127.0.0.1; keep it private)' })),
     port: T.Optional(T.Integer({ minimum: 0, maximum: 65535, description: 'Admin port (default 9901)' })),
     enabled: T.Optional(T.Boolean({ description: 'Serve the admin API (default true)' })),
+    token: T.Optional(
+      T.String({
+        minLength: 16,
+        description:
+          'Require Authorization: Bearer <token> on every admin endpoint except /healthz and /ready (use a secret reference, ' +
+          'e.g. ${secret:env:GATEHOUSE_ADMIN_TOKEN}; at least 16 characters)',
+      }),
+    ),
   },
-  'The admin listener: /ready, /healthz and later /metrics, /config',
+  'The admin listener: /ready, /healthz, /metrics, /config, /routes, /clusters, POST /explain',
 );
 
 export const Limits = obj(
@@ -142,12 +155,20 @@ export const routeSchema = (filters: TSchema) =>
       name: T.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'Unique; used in logs, metrics and policy resources' }),
       match: T.Optional(RouteMatch),
       cluster: T.String({ description: 'Name of the cluster to forward to' }),
+      ...upstream.routeProps,
       rewrite: T.Optional(Rewrite),
       request_headers: T.Optional(HeaderOps),
       response_headers: T.Optional(HeaderOps),
       timeout: T.Optional(Duration),
       max_body_bytes: T.Optional(Size),
       websocket: T.Optional(T.Boolean({ description: 'Pass WebSocket upgrades through (default false)' })),
+      audit: T.Optional(
+        T.Union([T.Literal('on'), T.Literal('off'), T.Literal('required')], {
+          description:
+            'Audit this route: on (default, when the audit trail is enabled), off, or required: the record is written durably before ' +
+            'the upstream is called, and the request is refused (503 audit.unavailable) when it cannot be',
+        }),
+      ),
       filters: T.Optional(filters),
     },
     'A route: requests that match are forwarded to a cluster; the first matching route wins',
@@ -170,6 +191,7 @@ export const Endpoint = T.Union([
     {
       url: T.String({ pattern: '^https?://' }),
       weight: T.Optional(T.Integer({ minimum: 1, maximum: 1000, description: 'Relative weight (default 1)' })),
+      priority: T.Optional(T.Integer({ minimum: 0, maximum: 10, description: 'Priority level: 0 (the default) first; higher levels take traffic when lower ones are unhealthy (priority_failover_threshold)' })),
     },
     'An endpoint with options',
   ),
@@ -178,13 +200,14 @@ export const Endpoint = T.Union([
 export const Cluster = obj(
   {
     name: T.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }),
-    endpoints: T.Array(Endpoint, { minItems: 1, description: 'Static endpoints' }),
+    endpoints: T.Optional(T.Array(Endpoint, { minItems: 1, description: 'Static endpoints (required unless discovery is dns or file)' })),
     tls: T.Optional(ClusterTls),
     connect_timeout: T.Optional(Duration),
     keepalive_timeout: T.Optional(Duration),
     max_connections_per_endpoint: T.Optional(T.Integer({ minimum: 1, description: 'Pool size per endpoint (default 128)' })),
+    ...upstream.clusterProps,
   },
-  'A named group of upstream endpoints, load-balanced round-robin',
+  'A named group of upstream endpoints, load-balanced (round-robin by default), health-checked, with circuit breakers',
 );
 
 export const AccessLog = obj(
@@ -193,6 +216,94 @@ export const AccessLog = obj(
     path: T.Optional(T.String({ description: 'File to append to (default stdout); reopened on SIGUSR1' })),
   },
   'The access log',
+);
+
+export const Audit = obj(
+  {
+    enabled: T.Optional(T.Boolean({ description: 'Write the audit trail (default false)' })),
+    dir: T.String({ description: 'Folder for the chain files (one chain per gateway process, rotated files named gatehouse-audit-<time>-<pid>-<n>.jsonl)' }),
+    hmac_key: T.Optional(
+      T.String({ minLength: 16, description: 'Key for the HMAC over every record hash (use a secret reference); without it the chain is unkeyed' }),
+    ),
+    max_file_size: T.Optional(Size),
+    rotate_interval: T.Optional(Duration),
+    flush_interval: T.Optional(Duration),
+    checkpoint_path: T.Optional(T.String({ description: 'A second sink: the latest hash is appended here every checkpoint_interval, so truncation is detectable' })),
+    checkpoint_interval: T.Optional(Duration),
+    include_not_found: T.Optional(T.Boolean({ description: 'Audit requests no route matched (default true)' })),
+    include_public: T.Optional(T.Boolean({ description: 'Audit requests on public routes with no edge decision (default true)' })),
+  },
+  'The tamper-evident audit trail: one hash-chained JSON record per request. Defaults: max_file_size 100MiB, rotate_interval 24h, ' +
+    'flush_interval 1s, checkpoint_interval 1m. Routes with audit: required write their record durably before the upstream is called',
+);
+
+export const DecisionLog = obj(
+  {
+    enabled: T.Optional(T.Boolean({ description: 'Write one JSON line per request on which an edge filter decided (default false)' })),
+    path: T.Optional(T.String({ description: 'File to append to (default stdout); reopened on SIGUSR1' })),
+  },
+  'The decision log: authn, authz, rate-limit and quota decisions with reason codes, policy and statement, joined to the access log by request_id',
+);
+
+export const OperationalLog = obj(
+  {
+    level: T.Optional(
+      T.Union([T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error')], {
+        description: 'Level of the operational log on stderr (filter errors, key fetches, store outages); default warn',
+      }),
+    ),
+  },
+  "The gateway's operational log (JSON on stderr); request data never goes here",
+);
+
+export const Tracing = obj(
+  {
+    endpoint: T.String({
+      pattern: '^https?://',
+      description:
+        'OTLP/HTTP traces URL of the collector, used as given (nothing is appended), e.g. http://collector:4318/v1/traces. ' +
+        'Spans are sent as OTLP JSON',
+    }),
+    service_name: T.Optional(T.String({ minLength: 1, description: 'The service.name resource attribute (default "gatehouse")' })),
+    sample_ratio: T.Optional(
+      T.Number({
+        minimum: 0,
+        maximum: 1,
+        description:
+          'Share of new traces (no sampled/unsampled parent, or parent_based false) that are recorded and exported, decided on ' +
+          'the trace id (TraceIdRatioBased). Default 0.01: cheap at high request rates; set 1 while trying tracing out',
+      }),
+    ),
+    parent_based: T.Optional(
+      T.Boolean({
+        description:
+          "Follow the caller's sampling decision (the sampled flag of its traceparent/B3 header) when it sent one; the ratio " +
+          'applies only to traces that start here (default true). Note that this lets clients choose to be traced',
+      }),
+    ),
+    propagation: T.Optional(
+      T.Array(T.Union([T.Literal('w3c'), T.Literal('b3')]), {
+        minItems: 1,
+        uniqueItems: true,
+        description:
+          'Incoming trace-context formats accepted, tried in this order: w3c (traceparent/tracestate), b3 (single `b3` or ' +
+          'multi X-B3-* headers). Upstreams always receive W3C traceparent/tracestate; accepted incoming headers are replaced, ' +
+          'not forwarded (default [w3c])',
+      }),
+    ),
+    headers: T.Optional(
+      T.Record(T.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }), T.String(), {
+        description: 'Headers sent with every export request, e.g. authorization: "Bearer ${secret:env:OTLP_TOKEN}" (use secret references for credentials)',
+      }),
+    ),
+    timeout: T.Optional(T.Union(Duration.anyOf, { description: 'Timeout of one export request (default 10s)' })),
+    schedule_delay: T.Optional(T.Union(Duration.anyOf, { description: 'How long finished spans wait to be batched before export (default 5s)' })),
+    max_queue_size: T.Optional(
+      T.Integer({ minimum: 1, description: 'Finished spans buffered for export; when full, new spans are dropped, never the request (default 2048)' }),
+    ),
+  },
+  'OpenTelemetry tracing: a SERVER span per request and a CLIENT span per upstream attempt, exported over OTLP/HTTP. ' +
+    'Absent: no tracing code runs per request and client traceparent headers pass through unchanged. Read at start-up only',
 );
 
 export const Authorization = obj(
@@ -229,7 +340,13 @@ export const configSchema = (filters: TSchema) =>
         T.Array(T.String(), { description: 'CIDRs whose X-Forwarded-* and X-Request-Id are trusted (default none)' }),
       ),
       access_log: T.Optional(AccessLog),
+      decision_log: T.Optional(DecisionLog),
+      audit: T.Optional(Audit),
+      log: T.Optional(OperationalLog),
+      tracing: T.Optional(Tracing),
       authorization: T.Optional(Authorization),
+      rate_limit_store: T.Optional(rateLimitStoreSchema()),
+      usage_plans: T.Optional(usagePlansSchema()),
       routes: T.Array(routeSchema(filters)),
       clusters: T.Array(Cluster),
     },
@@ -243,5 +360,6 @@ export type RouteMatchConfig = Static<typeof RouteMatch>;
 export type StringMatchConfig = Static<typeof StringMatch>;
 export type HeaderOpsConfig = Static<typeof HeaderOps>;
 export type ClusterConfig = Static<typeof Cluster>;
+export type TracingConfig = Static<typeof Tracing>;
 export type RouteConfig = Static<ReturnType<typeof routeSchema>> & { filters?: RouteFilters };
 export type GatehouseConfig = Omit<Static<ReturnType<typeof configSchema>>, 'routes'> & { routes: RouteConfig[] };

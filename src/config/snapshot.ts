@@ -5,6 +5,7 @@ import type { Filter } from '../pipeline/filter.js';
 import type { Router } from '../routing/router.js';
 import type { Cluster } from '../upstream/cluster.js';
 import type { CidrSet } from '../server/cidr.js';
+import type { RetryPolicy } from '../upstream/retry.js';
 
 export interface ResolvedLimits {
   headerTimeoutMs: number;
@@ -38,8 +39,14 @@ export interface CompiledRoute {
   readonly requestHeaders: CompiledHeaderOps | undefined;
   readonly responseHeaders: CompiledHeaderOps | undefined;
   readonly timeoutMs: number;
+  /** Idle time allowed between upstream response body chunks (undefined: timeoutMs). */
+  readonly idleTimeoutMs: number | undefined;
+  /** Compiled retry_policy; undefined sends the route down the no-retry streaming fast path. */
+  readonly retry: RetryPolicy | undefined;
   readonly maxBodyBytes: number;
   readonly websocket: boolean;
+  /** Audit trail mode: on (default), off, or required (durable record before the upstream call). */
+  readonly audit: 'on' | 'off' | 'required';
   /** A filter on this route answers CORS preflights (so they match by the requested method). */
   readonly handlesPreflight: boolean;
 }

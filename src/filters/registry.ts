@@ -8,6 +8,8 @@ import apiKey from './api-key/index.js';
 import mtls from './mtls/index.js';
 import sigv4 from './sigv4/index.js';
 import authz from './authz/index.js';
+import rateLimit from './rate-limit/index.js';
+import quota from './quota/index.js';
 
 export const FILTERS: readonly FilterFactory<any>[] = [
   cors,
@@ -17,6 +19,8 @@ export const FILTERS: readonly FilterFactory<any>[] = [
   mtls,
   sigv4,
   authz,
+  rateLimit,
+  quota,
 ];
 
 /** The schema of a route's `filters` block: one optional key per registered filter. */

@@ -4,7 +4,7 @@
 // `{,` when the level field is suppressed), and skipping it saves an object walk per request.
 // Field names are documented in the README; nothing secret is in them by construction (no
 // header values, no query string).
-import pino from 'pino';
+import { createLineSink } from './line-sink.js';
 import type { DecisionRecord, RequestContext } from '../pipeline/context.js';
 
 /** A refusal answered before any request object existed (parser errors, CONNECT, bad versions). */
@@ -33,12 +33,12 @@ const round = (ms: number) => Math.round(ms * 1000) / 1000;
 // character and are written as they are; the path is checked and escaped only when needed; the
 // timestamp's second-resolution prefix is formatted once per second.
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
-const quoted = (v: string) => (NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`);
+export const quoted = (v: string) => (NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`);
 const plain = (v: string | undefined) => (v === undefined ? 'null' : `"${v}"`);
 
 let secondStart = -1;
 let secondPrefix = '';
-function isoTime(ms: number): string {
+export function isoTime(ms: number): string {
   const sec = ms - (ms % 1000);
   if (sec !== secondStart) {
     secondStart = sec;
@@ -51,7 +51,7 @@ function isoTime(ms: number): string {
 export function formatAccessLine(ctx: RequestContext, now: number, wallClock: number): string {
   const r = ctx.route;
   return (
-    `{"time":"${isoTime(wallClock)}","request_id":${quoted(ctx.id)},"client_ip":"${ctx.clientIp}"` +
+    `{"time":"${isoTime(wallClock)}","request_id":${quoted(ctx.id)}${traceField(ctx.traceId)},"client_ip":"${ctx.clientIp}"` +
     `,"method":${quoted(ctx.method)},"host":${quoted(ctx.host)},"path":${quoted(ctx.path)},"route":${plain(r?.name)}` +
     `,"cluster":${plain(r?.cluster.name)},"endpoint":${plain(ctx.endpoint)},"status":${ctx.status},"code":${plain(ctx.code)}` +
     `,"bytes_in":${ctx.bytesIn},"bytes_out":${ctx.bytesOut},"duration_ms":${round(now - ctx.start)}` +
@@ -60,15 +60,20 @@ export function formatAccessLine(ctx: RequestContext, now: number, wallClock: nu
   );
 }
 
-const opt = (name: string, v: string | undefined) => (v === undefined ? '' : `,"${name}":${quoted(v)}`);
+/** `,"trace_id":"<32 hex>"` when the request is traced (sampled or not), else nothing. The id is
+ * 32 hex digits the gateway formatted, so it needs no escaping. */
+export const traceField = (traceId: string | undefined) => (traceId === undefined ? '' : `,"trace_id":"${traceId}"`);
+
+export const opt = (name: string, v: string | undefined) => (v === undefined ? '' : `,"${name}":${quoted(v)}`);
 
 /** Edge decisions (authz, limits): which filter, policy and statement decided, and was it enforced. */
-function formatDecisions(ds: readonly DecisionRecord[]): string {
+export function formatDecisions(ds: readonly DecisionRecord[]): string {
   let out = '[';
   for (let i = 0; i < ds.length; i++) {
     const d = ds[i]!;
     out +=
       `${i ? ',' : ''}{"filter":${quoted(d.filter)},"allowed":${d.allowed},"code":${d.code === undefined ? 'null' : quoted(d.code)}` +
+      `${opt('auth_method', d.authMethod)}${opt('subject', d.subject)}` +
       `${opt('policy', d.policy)}${opt('statement', d.statement)}${opt('condition', d.condition)},"enforced":${d.enforced}}`;
   }
   return out + ']';
@@ -83,54 +88,17 @@ export function formatRefusalLine(r: Refusal, wallClock: number): string {
   );
 }
 
-/** Lines are batched up to this many bytes, or for at most FLUSH_MS, before one write. */
-const BATCH_BYTES = 64 * 1024;
-const FLUSH_MS = 100;
-
 export function createAccessLog(opts: { enabled: boolean; path?: string | undefined }): AccessLog {
   if (!opts.enabled) return { write() {}, writeRefusal() {}, reopen() {}, flush: async () => {} };
-  // sonic-boom only coalesces lines while a write is in flight; on a fast disk nearly every line
-  // became its own fs.write (measured: ~12% of the proxy's CPU under load). So lines are batched
-  // here, by size, and by a short timer so a quiet gateway still shows its lines within 100 ms.
-  const dest = pino.destination({ dest: opts.path ?? 1, sync: false, mkdir: true });
-  let batch = '';
-  let timer: NodeJS.Timeout | undefined;
-  const drain = () => {
-    timer = undefined;
-    if (batch === '') return;
-    const out = batch;
-    batch = '';
-    dest.write(out);
-  };
-  const append = (line: string) => {
-    batch += line;
-    if (batch.length >= BATCH_BYTES) drain();
-    else if (timer === undefined) {
-      timer = setTimeout(drain, FLUSH_MS);
-      timer.unref();
-    }
-  };
+  const sink = createLineSink(opts.path);
   return {
     write(ctx, now) {
-      append(formatAccessLine(ctx, now, Date.now()));
+      sink.append(formatAccessLine(ctx, now, Date.now()));
     },
     writeRefusal(r) {
-      append(formatRefusalLine(r, Date.now()));
+      sink.append(formatRefusalLine(r, Date.now()));
     },
-    reopen() {
-      drain();
-      dest.reopen();
-    },
-    flush() {
-      if (timer !== undefined) clearTimeout(timer);
-      drain();
-      return new Promise((resolve) => {
-        try {
-          dest.flush(() => resolve());
-        } catch {
-          resolve();
-        }
-      });
-    },
+    reopen: () => sink.reopen(),
+    flush: () => sink.flush(),
   };
 }

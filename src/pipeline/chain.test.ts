@@ -63,3 +63,34 @@ test('a filter that rejects (first or later in the async part) gets a 500 and ne
     assert.equal(errors[0]!.index, filters.length - 1);
   }
 });
+
+test('every refusal is recorded once as a decision; a filter that recorded its own is not doubled', () => {
+  const ctx = makeCtx({});
+  const r = runRequestFilters([{ name: 'jwt', onRequest: () => ({ status: 401, code: 'authn.jwt.expired' as const }) }], ctx, recorder().onError);
+  assert.equal((r as Reply).code, 'authn.jwt.expired');
+  assert.deepEqual(ctx.decisions, [{ filter: 'jwt', allowed: false, code: 'authn.jwt.expired', enforced: true }]);
+
+  const own = makeCtx({});
+  const filter: Filter = {
+    name: 'authz',
+    onRequest: (c) => {
+      c.recordDecision({ filter: 'authz', allowed: false, code: 'authz.explicit_deny', policy: 'p', statement: 's', enforced: true });
+      return deny;
+    },
+  };
+  runRequestFilters([filter], own, recorder().onError);
+  assert.equal(own.decisions?.length, 1);
+  assert.equal(own.decisions?.[0]?.policy, 'p');
+});
+
+test('shadow mode: the refusal is recorded as not enforced and the chain goes on (sync and async)', async () => {
+  for (const async of [false, true]) {
+    const seen: string[] = [];
+    const ctx = makeCtx({});
+    const shadow: Filter = { name: 'authz', shadow: true, onRequest: () => (async ? Promise.resolve(deny) : deny) };
+    const r = await runRequestFilters([shadow, { onRequest: () => void seen.push('next') }], ctx, recorder().onError);
+    assert.equal(r, undefined, `${async}: not enforced`);
+    assert.deepEqual(seen, ['next']);
+    assert.deepEqual(ctx.decisions, [{ filter: 'authz', allowed: false, code: deny.code, enforced: false }]);
+  }
+});

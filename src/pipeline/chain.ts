@@ -29,9 +29,19 @@ export function runRequestFilters(filters: readonly Filter[], ctx: RequestContex
       shadowed(f, ctx, r);
       continue;
     }
-    return r;
+    return refused(f, ctx, r);
   }
   return undefined;
+}
+
+/** Every refusal is an edge decision on record, whether or not the filter recorded its own. */
+function refused(f: Filter, ctx: RequestContext, r: Reply): Reply {
+  const name = f.name ?? 'filter';
+  const ds = ctx.decisions;
+  if (ds === undefined || !ds.some((d) => d.filter === name && !d.allowed)) {
+    ctx.recordDecision({ filter: name, allowed: r.status < 400, code: r.code, enforced: true });
+  }
+  return r;
 }
 
 /** A shadow-mode filter refused: keep the refusal on record as not enforced, and go on. */
@@ -60,7 +70,7 @@ async function continueAsync(
   try {
     const first = await pending;
     if (first) {
-      if (!filters[at]!.shadow) return first;
+      if (!filters[at]!.shadow) return refused(filters[at]!, ctx, first);
       shadowed(filters[at]!, ctx, first);
     }
     for (i = at + 1; i < filters.length; i++) {
@@ -68,7 +78,7 @@ async function continueAsync(
       if (f.onRequest === undefined) continue;
       const r = await f.onRequest(ctx);
       if (r) {
-        if (!f.shadow) return r;
+        if (!f.shadow) return refused(f, ctx, r);
         shadowed(f, ctx, r);
       }
     }

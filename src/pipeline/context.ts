@@ -2,10 +2,12 @@
 // normalized path used for routing and (later) policy; no filter reads raw req.url for decisions.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CompiledRoute } from '../config/snapshot.js';
+import type { RequestTrace } from '../observability/tracing-types.js';
 
 /**
- * One access decision made at the edge (authz, and later rate limits and quotas), as the access
- * and decision logs record it: which filter decided, what, and (for policies) which statement.
+ * One access decision made at the edge (authn, authz, rate limits, quotas...), as the access and
+ * decision logs and the metrics record it: which filter decided, what, and (for policies) which
+ * statement. Filters record their own allows; the chain records every refusal.
  */
 export interface DecisionRecord {
   readonly filter: string;
@@ -14,6 +16,9 @@ export interface DecisionRecord {
   readonly policy?: string | undefined;
   readonly statement?: string | undefined;
   readonly condition?: string | undefined;
+  /** authn: how the caller proved itself (jwt, sigv4, api_key, mtls) and who they are. */
+  readonly authMethod?: string | undefined;
+  readonly subject?: string | undefined;
   /** false when the filter runs in shadow mode: a deny was recorded but not enforced. */
   enforced: boolean;
 }
@@ -67,6 +72,10 @@ export class RequestContext {
   upstreamHeadersAt = 0;
   /** Edge decisions in the order they were made; undefined until a filter records one. */
   decisions: DecisionRecord[] | undefined = undefined;
+  /** The request's SERVER span when tracing is configured (observability/tracing.ts); else undefined. */
+  trace: RequestTrace | undefined = undefined;
+  /** Trace id (32 hex) of that span, sampled or not; written by the access and decision logs when set. */
+  traceId: string | undefined = undefined;
   #attrs: Map<symbol, unknown> | undefined;
 
   constructor(

@@ -6,6 +6,7 @@ import type { RequestContext } from './context.js';
 import type { Logger } from 'pino';
 import type { JwksRegistry } from '../filters/jwt/jwks-cache.js';
 import type { ReplayCache } from '../store/replay.js';
+import type { LimitStore } from '../store/limits.js';
 import type { GatehouseConfig } from '../config/schema.js';
 
 export type MaybePromise<T> = T | Promise<T>;
@@ -22,6 +23,8 @@ export interface Reply {
   close?: boolean;
   /** Send no body (a successful local answer such as a CORS preflight's 204). */
   empty?: boolean;
+  /** A successful local answer with a body of its own (the quota usage endpoint's JSON) instead of a problem. */
+  body?: { readonly contentType: string; readonly text: string };
   /** RFC 9457 extension members, e.g. an operator-written `remediation`; never policy internals. */
   extensions?: Readonly<Record<string, string>>;
 }
@@ -66,6 +69,8 @@ export interface FilterDeps {
   jwks?: JwksRegistry;
   /** Process-wide replay cache (outlives config reloads); a filter makes its own when absent. */
   replay?: ReplayCache;
+  /** Process-wide counters of rate limits and quotas (memory or Redis; outlives reloads). */
+  limits?: LimitStore;
 }
 
 /** Where a filter instance lives: its route, and the whole config for cross-route sections. */

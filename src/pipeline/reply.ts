@@ -26,6 +26,7 @@ export function sendReply(res: ServerResponse, reply: Reply, requestId: string, 
     res.destroy();
     return;
   }
+  if (reply.body !== undefined) return sendOwnBody(res, reply, requestId, extra);
   const body = reply.empty ? '' : problemBody(reply, requestId);
   const headers: string[] = reply.empty
     ? reply.status === 204 || reply.status === 304
@@ -40,6 +41,16 @@ export function sendReply(res: ServerResponse, reply: Reply, requestId: string, 
   }
   res.writeHead(reply.status, headers);
   res.end(res.req?.method === 'HEAD' || reply.empty ? undefined : body);
+}
+
+/** A local answer that carries its own body (Reply.body), e.g. the quota usage report. */
+function sendOwnBody(res: ServerResponse, reply: Reply, requestId: string, extra: readonly string[] | undefined): void {
+  const text = reply.body!.text;
+  const headers = ['content-type', reply.body!.contentType, 'content-length', String(Buffer.byteLength(text)), 'x-request-id', requestId, 'cache-control', 'no-store'];
+  if (reply.headers) for (const k in reply.headers) headers.push(k, reply.headers[k]!);
+  if (extra) for (let i = 0; i < extra.length; i++) headers.push(extra[i]!);
+  res.writeHead(reply.status, headers);
+  res.end(res.req?.method === 'HEAD' ? undefined : text);
 }
 
 /** Write a Reply straight onto a socket (errors found by the HTTP parser, before any request). */

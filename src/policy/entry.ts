@@ -2,8 +2,14 @@
 // attachment's role gate, the resource case mode for this statement, and the frozen Decisions
 // the statement can produce, so that a request allocates nothing to report them.
 import type { CompiledPolicy } from './compile.js';
+import type { Pattern } from './pattern.js';
 import type { CompiledStatement } from './statement.js';
-import type { Attachment, Decision, PolicyIdentity } from './types.js';
+import type { Attachment, AuthzRequest, Decision, PolicyIdentity } from './types.js';
+
+/** Supplies `route/<route><path>` for the current request, built at most once. */
+export interface ResourceSource {
+  resource(req: AuthzRequest): string;
+}
 
 /** Whether an attachment applies to the caller; remembers the answer for the current request. */
 export class RoleGate {
@@ -41,6 +47,10 @@ export class Entry {
   readonly ignoreCase: boolean;
   /** False when the resources can never match this route; such entries are left out of the index. */
   readonly reachable: boolean;
+  // Per Resource entry: the pattern applied to the path alone when its literal text covers
+  // `route/<route>` (the common case), else undefined and `#full` is tested on the whole resource.
+  readonly #onPath: readonly (Pattern | undefined)[];
+  readonly #full: readonly Pattern[];
   readonly allow: Decision;
   readonly deny: Decision;
   /** One per condition clause: the denial when that clause is the first to fail. */
@@ -52,6 +62,8 @@ export class Entry {
     this.gate = gate;
     this.ignoreCase = stmt.resources.ignoresCase(stmt.effect, caseInsensitiveDeny);
     this.reachable = stmt.resources.canApplyToRoute(route, this.ignoreCase);
+    this.#full = stmt.resources.entries.map((e) => (this.ignoreCase ? e.folded : e.exact));
+    this.#onPath = this.#full.map((p) => p.withoutPrefix(`route/${route}`));
     const explanation = stmt.explanation ?? policy.explanation;
     const remediation = stmt.remediation ?? policy.remediation;
     const named = { policy: policy.name, statement: stmt.label };
@@ -70,6 +82,16 @@ export class Entry {
         decision({ allowed: false, reason: 'authz.condition_failed', ...named, condition: c.label, explanation, remediation }),
       ),
     );
+  }
+
+  /** The evaluator's resource test; explain() uses ResourceMatcher.matches on the full string instead. */
+  matchesResource(req: AuthzRequest, src: ResourceSource): boolean {
+    const onPath = this.#onPath;
+    for (let i = 0; i < onPath.length; i++) {
+      const p = onPath[i];
+      if (p !== undefined ? p.test(req.path, req) : this.#full[i]!.test(src.resource(req), req)) return !this.stmt.resources.negated;
+    }
+    return this.stmt.resources.negated;
   }
 }
 

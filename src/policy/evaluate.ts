@@ -3,7 +3,7 @@
 // Action already matched. Decision rules (AWS IAM): an applicable Deny that matches wins; else a
 // matching Allow; else (allowAuthenticated) any identified caller; else an implicit deny, reported
 // as condition_failed when an Allow failed only on its condition.
-import { ALLOWED_AUTHENTICATED, buildEntries, firstFailedClause, NO_MATCHING_ALLOW, type Entry } from './entry.js';
+import { ALLOWED_AUTHENTICATED, buildEntries, firstFailedClause, NO_MATCHING_ALLOW, type Entry, type ResourceSource } from './entry.js';
 import { explainRequest } from './explain.js';
 import { principalApplies } from './statement.js';
 import type { AuthzRequest, Decision, Evaluator, EvaluatorOptions, TraceEntry } from './types.js';
@@ -17,13 +17,15 @@ interface Bucket {
   readonly checkAction: boolean;
 }
 
-class PolicyEvaluator implements Evaluator {
+class PolicyEvaluator implements Evaluator, ResourceSource {
   readonly #entries: readonly Entry[];
   readonly #byMethod: ReadonlyMap<string, Bucket>;
   readonly #fallback: Bucket;
   readonly #resourceHead: string;
   readonly #allowAuthenticated: boolean;
   #gen = 0;
+  #resource = '';
+  #resourceGen = -1;
 
   constructor(opts: EvaluatorOptions) {
     // Resources are built from the evaluator's route, the same one the pre-filter assumed.
@@ -43,15 +45,13 @@ class PolicyEvaluator implements Evaluator {
     const b = this.#byMethod.get(req.method) ?? this.#fallback;
     const gen = ++this.#gen;
     const id = req.identity;
-    let resource: string | undefined;
     const denies = b.denies;
     for (let i = 0; i < denies.length; i++) {
       const e = denies[i]!;
       if (!e.gate.applies(id, gen)) continue;
       if (b.checkAction && !e.stmt.actions.matchesMethod(req.method)) continue;
       if (!principalApplies(e.stmt, req)) continue;
-      resource ??= this.#resourceHead + req.path;
-      if (!e.stmt.resources.matches(resource, req, e.ignoreCase)) continue;
+      if (!e.matchesResource(req, this)) continue;
       if (firstFailedClause(e.stmt, req) >= 0) continue;
       return e.deny;
     }
@@ -62,14 +62,23 @@ class PolicyEvaluator implements Evaluator {
       if (!e.gate.applies(id, gen)) continue;
       if (b.checkAction && !e.stmt.actions.matchesMethod(req.method)) continue;
       if (!principalApplies(e.stmt, req)) continue;
-      resource ??= this.#resourceHead + req.path;
-      if (!e.stmt.resources.matches(resource, req, e.ignoreCase)) continue;
+      if (!e.matchesResource(req, this)) continue;
       const f = firstFailedClause(e.stmt, req);
       if (f < 0) return e.allow;
       failed ??= e.conditionFailed[f];
     }
     if (this.#allowAuthenticated && id !== undefined) return ALLOWED_AUTHENTICATED;
     return failed ?? NO_MATCHING_ALLOW;
+  }
+
+  // Most patterns are tested on the path alone; the few that are not (`route/*`, `*`-led) share
+  // one resource string per request, remembered by the request counter.
+  resource(req: AuthzRequest): string {
+    if (this.#resourceGen !== this.#gen) {
+      this.#resource = this.#resourceHead + req.path;
+      this.#resourceGen = this.#gen;
+    }
+    return this.#resource;
   }
 
   explain(req: AuthzRequest): { decision: Decision; trace: TraceEntry[] } {

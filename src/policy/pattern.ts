@@ -15,6 +15,7 @@ const enum Kind {
   Any,
   Exact,
   Prefix,
+  Affix,
   Regex,
   Program,
 }
@@ -44,18 +45,20 @@ export class Pattern {
   readonly isPrefixStar: boolean;
   readonly #kind: Kind;
   readonly #text: string;
+  readonly #suffix: string;
   readonly #re: RegExp | undefined;
   readonly #steps: readonly Step[];
   // Variable values for the request being matched. Evaluation is synchronous and getters only
   // read the request, so one buffer per pattern is safe and saves an array per request.
   readonly #values: (string | undefined)[];
 
-  constructor(tokens: readonly Token[], source: string, opts: PatternOptions) {
+  /** `steps` is internal: withoutPrefix() passes already compiled steps (and no tokens). */
+  constructor(tokens: readonly Token[], source: string, opts: PatternOptions, compiled?: readonly Step[]) {
     this.source = source;
     this.ignoreCase = opts.ignoreCase;
     const fold = (s: string) => (opts.ignoreCase ? s.toLowerCase() : s);
-    const steps: Step[] = [];
-    let slots = 0;
+    const steps: Step[] = compiled ? [...compiled] : [];
+    let slots = compiled ? compiled.reduce((n, st) => Math.max(n, st.op === Op.Var ? st.slot + 1 : 0), 0) : 0;
     for (const tok of tokens) {
       if (tok.t === 'var') steps.push({ op: Op.Var, s: '', v: tok, slot: slots++ });
       else if (tok.t === 'literal' || !opts.wildcards) pushText(steps, fold(tok.s));
@@ -87,11 +90,17 @@ export class Pattern {
     const onlyTrailingStar = last?.op === Op.Star && steps.slice(0, -1).every((s) => s.op === Op.Text);
     this.isPrefixStar = onlyTrailingStar;
     this.#text = prefix;
+    this.#suffix = '';
     this.#re = undefined;
+    const ops = steps.map((s) => s.op).join(',');
     if (slots > 0) this.#kind = Kind.Program;
     else if (steps.every((s) => s.op === Op.Text)) this.#kind = Kind.Exact;
     else if (onlyTrailingStar) this.#kind = prefix === '' ? Kind.Any : Kind.Prefix;
-    else {
+    else if (ops === `${Op.Star},${Op.Text}` || ops === `${Op.Text},${Op.Star},${Op.Text}`) {
+      // `*.json`, `/*/x12`: a prefix and a suffix check, cheaper than a RegExp.
+      this.#kind = Kind.Affix;
+      this.#suffix = last!.s;
+    } else {
       this.#kind = Kind.Regex;
       this.#re = toRegExp(steps, opts.ignoreCase);
     }
@@ -106,11 +115,41 @@ export class Pattern {
         return this.ignoreCase ? s.length === this.#text.length && regionEquals(s, 0, this.#text, true) : s === this.#text;
       case Kind.Prefix:
         return this.ignoreCase ? s.length >= this.#text.length && regionEquals(s, 0, this.#text, true) : s.startsWith(this.#text);
+      case Kind.Affix: {
+        const p = this.#text;
+        const x = this.#suffix;
+        if (s.length < p.length + x.length) return false;
+        return this.ignoreCase
+          ? regionEquals(s, 0, p, true) && regionEquals(s, s.length - x.length, x, true)
+          : s.startsWith(p) && s.endsWith(x);
+      }
       case Kind.Regex:
         return this.#re!.test(s);
       case Kind.Program:
         return this.#run(s, req);
     }
+  }
+
+  /**
+   * The same pattern for strings that follow `head`, when the pattern's literal text starts with
+   * all of `head`; else undefined. The evaluator matches `route/<route>` + path by testing only the
+   * path, which saves building that string per request.
+   */
+  withoutPrefix(head: string): Pattern | undefined {
+    const h = this.ignoreCase ? head.toLowerCase() : head;
+    if (!this.literalPrefix.startsWith(h)) return undefined;
+    const steps: Step[] = [];
+    let left = h.length;
+    for (const st of this.#steps) {
+      if (left > 0 && st.op === Op.Text) {
+        const cut = Math.min(left, st.s.length);
+        left -= cut;
+        if (cut < st.s.length) steps.push({ ...st, s: st.s.slice(cut) });
+        continue;
+      }
+      steps.push(st);
+    }
+    return new Pattern([], this.source, { wildcards: true, ignoreCase: this.ignoreCase }, steps);
   }
 
   get hasVariables(): boolean {
@@ -120,6 +159,9 @@ export class Pattern {
   // Glob matching with backtracking to the most recent `*` only, which is sufficient for `*`/`?`
   // patterns and keeps the worst case at O(len(s) * steps).
   #run(s: string, req: AuthzRequest): boolean {
+    // Reject on the literal head before resolving any variable: most candidates fail right there.
+    const head = this.literalPrefix;
+    if (s.length < head.length || !regionEquals(s, 0, head, this.ignoreCase)) return false;
     const steps = this.#steps;
     const values = this.#values;
     for (const st of steps) {

@@ -14,7 +14,12 @@ import { normalizePath } from '../routing/normalize-path.js';
 import { normalizeHost } from '../routing/host.js';
 import { unmapIp } from './cidr.js';
 import { proxyRequest } from '../upstream/proxy.js';
+import { RetryExchange, retriableMethod } from '../upstream/retry.js';
 import type { AccessLog } from '../observability/access-log.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import type { DecisionLog } from '../observability/decision-log.js';
+import type { AuditTrail } from '../observability/audit.js';
+import type { Tracing } from '../observability/tracing.js';
 import type { Socket } from 'node:net';
 import { proxyUpgrade } from '../upstream/websocket.js';
 
@@ -29,9 +34,18 @@ export interface RequestServices {
   draining(): boolean;
   /** A filter threw: the request already got a 500; this records why (with the request id). */
   onFilterError: FilterErrorHandler;
+  /** Prometheus metrics (served on the admin listener). */
+  metrics?: GatewayMetrics | undefined;
+  decisionLog?: DecisionLog | undefined;
+  /** The audit trail, when enabled. */
+  audit?: AuditTrail | undefined;
+  /** Present only when `tracing:` is configured: the request path's one check. */
+  tracing?: Tracing | undefined;
 }
 
 const VIA = '1.1 gatehouse';
+/** On a circuit-breaker overflow (Envoy's x-envoy-overloaded). */
+const OVERLOADED = { 'x-gatehouse-overloaded': 'true' } as const;
 /** A client-supplied request id is kept only from a trusted proxy and only when short and plain. */
 const PLAIN_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -42,6 +56,7 @@ export interface UpgradeInfo {
 
 export function handleRequest(req: IncomingMessage, res: ServerResponse, listener: ListenerInfo, svc: RequestServices, upgrade?: UpgradeInfo): void {
   const start = performance.now();
+  svc.metrics?.requestStarted();
   const snap = svc.snapshot();
   const clientIp = unmapIp(req.socket.remoteAddress ?? '');
   const trusted = snap.trustedProxies.has(clientIp);
@@ -65,6 +80,7 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, listene
     return refuseEarly(req, res, listener, svc, requestId, start, clientIp, { status, code: norm.code, message: norm.message, close: status === 414 }, host);
   }
   const ctx = new RequestContext(requestId, start, clientIp, listener.scheme, method, host, norm.path, norm.query, req, res);
+  if (svc.tracing !== undefined) svc.tracing.startServer(ctx, scanned.upstream, snap);
   if (method === 'TRACE' || method === 'TRACK') {
     return finishWithReply(ctx, { status: 405, code: 'request.method_not_allowed', message: `${method} is not allowed`, close: true }, svc);
   }
@@ -84,12 +100,12 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, listene
     return finishWithReply(ctx, { status: 413, code: 'request.body_too_large', message: `the body exceeds ${route.maxBodyBytes} bytes`, close: true }, svc);
   }
   const tunnel = upgrade !== undefined && route.websocket && scanned.upgrade !== undefined ? upgrade : undefined;
-  if (route.filters.length === 0) return forward(ctx, route, scanned, listener, svc, tunnel);
+  if (route.filters.length === 0) return proceed(ctx, route, scanned, listener, svc, tunnel);
   const r = runRequestFilters(route.filters, ctx, svc.onFilterError);
-  if (r === undefined) return forward(ctx, route, scanned, listener, svc, tunnel);
+  if (r === undefined) return proceed(ctx, route, scanned, listener, svc, tunnel);
   if (!(r instanceof Promise)) return finishWithReply(ctx, r, svc);
   // The chain never rejects (it turns filter errors into a 500 reply).
-  void r.then((reply) => (reply ? finishWithReply(ctx, reply, svc) : forward(ctx, route, scanned, listener, svc, tunnel)));
+  void r.then((reply) => (reply ? finishWithReply(ctx, reply, svc) : proceed(ctx, route, scanned, listener, svc, tunnel)));
 }
 
 /** Refusals before the path is known still get a context: the access log and the request id
@@ -158,7 +174,12 @@ function onResponseClose(this: TrackedResponse): void {
     ex.upstream?.cancel(new Error('client disconnected'));
     if (ctx.status !== 101) ctx.code ??= 'client.disconnected';
   }
-  ex.svc.accessLog.write(ctx, performance.now());
+  const now = performance.now();
+  ex.svc.accessLog.write(ctx, now);
+  ex.svc.metrics?.requestEnded(ctx, now);
+  if (ctx.decisions !== undefined) ex.svc.decisionLog?.write(ctx);
+  if (ex.svc.audit !== undefined && ctx.route?.audit !== 'off') ex.svc.audit.record(ctx, now);
+  if (ctx.trace !== undefined) ctx.trace.end(ctx, now);
 }
 
 /** The upstream exchange failed before any response byte reached the client. */
@@ -169,8 +190,24 @@ function failForward(ctx: RequestContext, reply: Reply): void {
   sendReply(ctx.res, reply, ctx.id, ctx.responseHeaders);
 }
 
+/** Routes with `audit: required` get their record durably written before anything goes upstream. */
+function proceed(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHeaders, listener: ListenerInfo, svc: RequestServices, tunnel: UpgradeInfo | undefined): void {
+  if (route.audit !== 'required') return forward(ctx, route, scanned, listener, svc, tunnel);
+  const audit = svc.audit;
+  if (audit === undefined) return finishWithReply(ctx, AUDIT_UNAVAILABLE, svc);
+  void audit.recordRequired(ctx).then((ok) => (ok ? forward(ctx, route, scanned, listener, svc, tunnel) : finishWithReply(ctx, AUDIT_UNAVAILABLE, svc)));
+}
+
+const AUDIT_UNAVAILABLE: Reply = { status: 503, code: 'audit.unavailable', message: 'this route requires an audit record, and the audit trail cannot write one' };
+
 function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHeaders, listener: ListenerInfo, svc: RequestServices, tunnel: UpgradeInfo | undefined): void {
-  const endpoint = route.cluster.pick();
+  const cluster = route.cluster;
+  // Circuit breakers: overflow is answered at once (tunnels are long-lived and not counted).
+  const over = tunnel === undefined ? cluster.breaker.admit() : undefined;
+  if (over !== undefined) {
+    return finishWithReply(ctx, { status: 503, code: 'upstream.overflow', message: `the upstream is at capacity (${over})`, headers: OVERLOADED }, svc);
+  }
+  const endpoint = cluster.pick(ctx);
   if (endpoint === undefined) {
     return finishWithReply(ctx, { status: 503, code: 'upstream.no_healthy_endpoint', message: 'no upstream endpoint is available' }, svc);
   }
@@ -198,6 +235,8 @@ function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
   if (query !== '') path = `${path}?${query}`;
 
   if (tunnel !== undefined) {
+    // No CLIENT span for a tunnel: the upstream's parent is the SERVER span.
+    if (ctx.trace !== undefined) ctx.trace.inject(headers);
     attachLog(ctx, svc);
     return proxyUpgrade(ctx, endpoint, {
       path, headers, upgrade: scanned.upgrade!, timeoutMs: route.timeoutMs, clientSocket: tunnel.socket, clientHead: tunnel.head,
@@ -205,6 +244,27 @@ function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
     });
   }
   const req = ctx.req;
+  const retry = route.retry;
+  // Retries need a replayable body: none, one a filter buffered, or a Content-Length body small
+  // enough to keep. Anything else takes the streaming path below, without retries.
+  if (retry !== undefined && retriableMethod(retry, ctx.method) && !scanned.chunked && (ctx.body !== undefined || scanned.contentLength <= retry.maxReplayBytes)) {
+    const ex = new RetryExchange(ctx, {
+      cluster,
+      policy: retry,
+      body: ctx.body ?? null,
+      proxy: {
+        path, headers, body: null, timeoutMs: route.timeoutMs, bodyTimeoutMs: route.idleTimeoutMs,
+        responseRemove: route.responseHeaders?.remove, responseAppend: route.responseHeaders?.append, onFailure: failForward,
+      },
+    });
+    attachLog(ctx, svc, ex);
+    if (ctx.body !== undefined || scanned.contentLength === 0) ex.start(endpoint);
+    else {
+      ctx.bytesIn = scanned.contentLength;
+      ex.startAfterBody(req, scanned.contentLength, endpoint);
+    }
+    return;
+  }
   let body: Readable | Buffer | null = null;
   if (ctx.body !== undefined) {
     // A filter buffered and checked the body (pipeline/body.ts): forward exactly those bytes.
@@ -220,6 +280,7 @@ function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
     headers,
     body,
     timeoutMs: route.timeoutMs,
+    bodyTimeoutMs: route.idleTimeoutMs,
     responseRemove: route.responseHeaders?.remove,
     responseAppend: route.responseHeaders?.append,
     onFailure: failForward,

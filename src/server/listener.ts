@@ -20,6 +20,8 @@ export interface Listener {
   readonly server: http.Server;
   /** The bound port (useful with port 0). */
   port(): number;
+  /** Open client connections right now. */
+  connections(): number;
   address(): string;
   listen(): Promise<void>;
   /** Stop accepting; resolves when every connection is gone or the deadline passed. */
@@ -134,11 +136,13 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
     const id = randomUUID();
     writeRawReply(socket, reply, id);
     svc.accessLog.writeRefusal({ id, clientIp: unmapIp(socket.remoteAddress ?? ''), method, status: reply.status, code: reply.code });
+    svc.metrics?.refusal(reply.status);
   };
   const refuseOnResponse = (req: http.IncomingMessage, res: http.ServerResponse, reply: Reply) => {
     const id = randomUUID();
     sendReply(res, reply, id);
     svc.accessLog.writeRefusal({ id, clientIp: unmapIp(req.socket.remoteAddress ?? ''), method: req.method, status: reply.status, code: reply.code });
+    svc.metrics?.refusal(reply.status);
   };
   const conns = new WeakMap<Socket, ConnState>();
   const connState = (socket: Socket): ConnState => {
@@ -285,6 +289,7 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
       return typeof a === 'object' && a ? a.port : cfg.port;
     },
     address: () => host,
+    connections: () => sockets.size,
     listen: () =>
       new Promise((resolve, reject) => {
         const onError = (e: Error) => reject(e);

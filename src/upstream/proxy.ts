@@ -7,6 +7,7 @@ import type { RequestContext } from '../pipeline/context.js';
 import type { Endpoint } from './cluster.js';
 import type { Reply } from '../pipeline/filter.js';
 import { filterResponseHeaders } from '../server/request-headers.js';
+import type { AttemptTrace } from '../observability/tracing-types.js';
 
 export interface ProxyOptions {
   path: string;
@@ -19,6 +20,20 @@ export interface ProxyOptions {
   responseAppend: readonly string[] | undefined;
   /** Called when the exchange failed before any response byte went to the client. */
   onFailure(ctx: RequestContext, reply: Reply): void;
+  /** Idle time allowed between response body chunks (default timeoutMs). */
+  bodyTimeoutMs?: number | undefined;
+}
+
+/** The retry loop driving an attempt (retry.ts). The no-retry fast path has none. */
+export interface AttemptOwner {
+  /** A response head arrived: true drops this response (its body is read and discarded) for a retry. */
+  retryOnStatus(status: number, rawHeaders: Buffer[]): boolean;
+  /** The attempt failed before any head: true when a retry was scheduled instead of `reply`. */
+  retryOnError(reply: Reply): boolean;
+  /** The dropped response ended: go on with the retry. */
+  retryNow(): void;
+  /** The attempt released its endpoint (always called once per attempt, first). */
+  attemptEnded(): void;
 }
 
 const VIA = '1.1 gatehouse';
@@ -38,11 +53,34 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   /** The response head, kept until the first body byte or the end: a framing error right after
    * the head can still be answered with a 502 instead of a cut. */
   #head: { status: number; headers: string[] } | undefined;
+  /** This attempt's CLIENT span when the request is traced. */
+  #attempt: AttemptTrace | undefined;
+  #upstreamStatus = 0;
+  /** The retry loop driving this attempt; undefined on the no-retry fast path. */
+  #owner: AttemptOwner | undefined;
+  /** Still waiting for a pool connection (the circuit breakers' pending count). */
+  #pending = true;
+  /** This response is dropped for a retry: its body is read and discarded. */
+  #swallow = false;
 
-  constructor(ctx: RequestContext, endpoint: Endpoint, opts: ProxyOptions) {
+  constructor(ctx: RequestContext, endpoint: Endpoint, opts: ProxyOptions, attempt: AttemptTrace | undefined, owner: AttemptOwner | undefined) {
     this.#ctx = ctx;
     this.#opts = opts;
     this.#endpoint = endpoint;
+    this.#attempt = attempt;
+    this.#owner = owner;
+  }
+
+  /** Gives the endpoint and the breaker slots back; exactly once per attempt. */
+  #release(): void {
+    const e = this.#endpoint;
+    e.active--;
+    e.breaker.active--;
+    if (this.#pending) {
+      this.#pending = false;
+      e.breaker.pending--;
+    }
+    if (this.#owner !== undefined) this.#owner.attemptEnded();
   }
 
   /** The client went away: stop the upstream side. Nobody is left to answer, so the exchange ends
@@ -50,14 +88,19 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   cancel(err: Error): void {
     if (this.#done) return;
     this.#done = true;
-    this.#endpoint.active--;
+    this.#release();
     this.#head = undefined;
+    this.#attempt?.end(this.#upstreamStatus, 'client.disconnected');
     if (this.#abort) this.#abort(err);
     else this.#cancelled = err;
   }
 
   onConnect(abort: (err?: Error) => void): void {
     this.#abort = abort;
+    if (this.#pending) {
+      this.#pending = false;
+      this.#endpoint.breaker.pending--;
+    }
     // The client went away while the request waited for a pool connection: never send it.
     if (this.#cancelled !== undefined) abort(this.#cancelled);
   }
@@ -76,6 +119,13 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       }
       return true;
     }
+    const ep = this.#endpoint;
+    if (ep.outlier !== undefined) ep.outlier.onStatus(ep, statusCode);
+    if (this.#owner !== undefined && this.#owner.retryOnStatus(statusCode, rawHeaders)) {
+      this.#swallow = true;
+      this.#upstreamStatus = statusCode;
+      return true;
+    }
     const headers: string[] = [];
     filterResponseHeaders(rawHeaders, headers, this.#opts.responseRemove);
     const append = this.#opts.responseAppend;
@@ -90,6 +140,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     if (ctx.responseHeaders !== undefined) headers.push(...ctx.responseHeaders);
     headers.push('x-request-id', ctx.id, 'via', VIA);
     ctx.status = statusCode;
+    this.#upstreamStatus = statusCode;
     this.#head = { status: statusCode, headers };
     this.#resume = resume;
     return true;
@@ -111,6 +162,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.#swallow) return true;
     if (!this.#flushHead()) return false;
     this.#ctx.bytesOut += chunk.length;
     const ok = this.#ctx.res.write(chunk);
@@ -121,25 +173,46 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    if (this.#swallow) {
+      if (this.#done) return;
+      this.#done = true;
+      this.#attempt?.end(this.#upstreamStatus, undefined);
+      this.#release();
+      this.#owner!.retryNow();
+      return;
+    }
     if (!this.#flushHead()) return;
     this.#done = true;
-    this.#endpoint.active--;
+    this.#release();
+    this.#attempt?.end(this.#upstreamStatus, undefined);
     this.#ctx.res.end();
   }
 
   onError(err: Error): void {
     if (this.#done) return;
     this.#done = true;
-    this.#endpoint.active--;
+    this.#release();
     const res = this.#ctx.res;
     this.#head = undefined;
+    if (this.#swallow) {
+      this.#attempt?.end(this.#upstreamStatus, undefined);
+      this.#owner!.retryNow();
+      return;
+    }
     if (res.headersSent) {
       // Response bytes already reached the client: the only honest signal left is a cut.
       this.#ctx.code ??= 'upstream.bad_response';
+      this.#attempt?.end(this.#upstreamStatus, 'upstream.bad_response');
       res.destroy();
       return;
     }
-    this.#opts.onFailure(this.#ctx, classify(err));
+    const reply = classify(err);
+    const ep = this.#endpoint;
+    // No head came: a local-origin failure for outlier detection (the client's own body errors aside).
+    if (this.#upstreamStatus === 0 && ep.outlier !== undefined && reply.code !== 'request.body_too_large') ep.outlier.onLocalFailure(ep);
+    this.#attempt?.end(this.#upstreamStatus, reply.code);
+    if (this.#owner !== undefined && this.#upstreamStatus === 0 && this.#owner.retryOnError(reply)) return;
+    this.#opts.onFailure(this.#ctx, reply);
   }
 
   #fail(reply: Reply): void {
@@ -147,8 +220,9 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     // Mark done first: the abort below reports back through onError, which must not send a
     // second reply.
     this.#done = true;
-    this.#endpoint.active--;
+    this.#release();
     this.#head = undefined;
+    this.#attempt?.end(this.#upstreamStatus, reply.code);
     this.#abort?.(new Error(reply.code));
     this.#opts.onFailure(this.#ctx, reply);
   }
@@ -177,19 +251,30 @@ export function classify(err: Error & { code?: string }): Reply {
   }
 }
 
-export function proxyRequest(ctx: RequestContext, endpoint: Endpoint, opts: ProxyOptions): ProxyHandler {
-  const handler = new ProxyHandler(ctx, endpoint, opts);
+/**
+ * One attempt: one dispatch on one endpoint. `owner` is the retry loop (retry.ts) when the route
+ * has a retry policy; `resendCount` numbers the attempt (0 first).
+ */
+export function proxyRequest(ctx: RequestContext, endpoint: Endpoint, opts: ProxyOptions, owner?: AttemptOwner, resendCount = 0): ProxyHandler {
+  // One CLIENT span per attempt, numbered by resendCount: each retry gets a fresh traceparent
+  // (inject copies the header list, so the shared list never accumulates them).
+  const attempt = ctx.trace?.startAttempt(ctx, endpoint, resendCount);
+  const handler = new ProxyHandler(ctx, endpoint, opts, attempt, owner);
   endpoint.active++;
+  endpoint.stats.attempts++;
+  const breaker = endpoint.breaker;
+  breaker.active++;
+  breaker.pending++;
   ctx.endpoint = endpoint.origin;
   ctx.upstreamStart = performance.now();
   endpoint.pool.dispatch(
     {
       path: opts.path,
       method: ctx.method as Dispatcher.HttpMethod,
-      headers: opts.headers,
+      headers: attempt === undefined ? opts.headers : attempt.inject(opts.headers),
       body: opts.body,
       headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
+      bodyTimeout: opts.bodyTimeoutMs ?? opts.timeoutMs,
       // undici otherwise refuses to send a body with GET; the pipeline already rejected those.
       idempotent: false,
     },

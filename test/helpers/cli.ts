@@ -17,10 +17,11 @@ export interface CliResult {
 /**
  * Runs `gatehouse ...args` from the repository root with PATH as its only environment variable.
  * With `stdin`, that text is written and stdin is closed; without it, stdin is left open.
+ * `env` adds variables (e.g. a key for `audit verify --key-env`).
  */
-export function runCli(args: readonly string[], opts: { stdin?: string } = {}): Promise<CliResult> {
+export function runCli(args: readonly string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '' } });
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...opts.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));

@@ -27,6 +27,10 @@ export interface GatewaySpec {
   /** Clock for the filters (default the system clock). */
   clock?: Clock;
   authorization?: GatehouseConfig['authorization'];
+  /** Any other top-level config (decision_log, admin token...), merged last. */
+  top?: Partial<GatehouseConfig>;
+  /** Key paths to treat as secret-sourced (as the loader reports them), for /config redaction. */
+  secretPaths?: string[];
 }
 
 export async function startGateway(spec: GatewaySpec): Promise<TestGateway> {
@@ -34,15 +38,16 @@ export async function startGateway(spec: GatewaySpec): Promise<TestGateway> {
   const accessLogPath = join(dir, 'access.log');
   const config: GatehouseConfig = {
     listeners: [{ port: 0, address: '127.0.0.1', ...(spec.listenerTls ? { tls: spec.listenerTls } : {}) }],
-    admin: { port: 0, address: '127.0.0.1' },
     access_log: { path: accessLogPath },
     routes: spec.routes,
     clusters: spec.clusters,
     ...(spec.limits ? { limits: spec.limits } : {}),
     ...(spec.trusted_proxies ? { trusted_proxies: spec.trusted_proxies } : {}),
     ...(spec.authorization ? { authorization: spec.authorization } : {}),
+    ...spec.top,
+    admin: { port: 0, address: '127.0.0.1', ...spec.top?.admin },
   };
-  const gw = await createGateway(config, { say: () => undefined, ...(spec.clock ? { clock: spec.clock } : {}) });
+  const gw = await createGateway(config, { say: () => undefined, ...(spec.clock ? { clock: spec.clock } : {}), ...(spec.secretPaths ? { secretPaths: spec.secretPaths } : {}) });
   const port = gw.ports()[0]!;
   return {
     gw,

@@ -103,7 +103,10 @@ test('a role policy allows: the request is forwarded and the access log names th
   assert.equal(r.status, 200);
   assert.equal(r.forwarded, 1);
   const line = await logLine(r.requestId);
-  assert.deepEqual(line.decisions, [{ filter: 'authz', allowed: true, code: null, policy: 'orders-read', statement: 'ReadOrders', enforced: true }]);
+  assert.deepEqual(line.decisions, [
+    { filter: 'authn', allowed: true, code: null, auth_method: 'jwt', subject: 'alice', enforced: true },
+    { filter: 'authz', allowed: true, code: null, policy: 'orders-read', statement: 'ReadOrders', enforced: true },
+  ]);
 });
 
 test('no matching allow: 403 authz.no_matching_allow, nothing forwarded, remediation of no statement leaks', async () => {
@@ -122,7 +125,7 @@ test('a failed condition: 403 authz.condition_failed with the statement explanat
   assert.equal(r.body.detail, 'orders can only be created from the office network');
   assert.equal(r.forwarded, 0);
   const line = await logLine(r.requestId);
-  const d = (line.decisions as Record<string, unknown>[])[0]!;
+  const d = (line.decisions as Record<string, unknown>[]).find((x) => x.filter === 'authz')!;
   assert.equal(d.policy, 'orders-write-from-office');
   assert.equal(d.statement, 'WriteFromOffice');
   assert.match(String(d.condition), /IpAddress request\.ip/);
@@ -168,7 +171,10 @@ test('shadow mode: a deny is logged as not enforced and the request goes through
   assert.equal(r.status, 200);
   assert.equal(r.forwarded, 1);
   const line = await logLine(r.requestId);
-  assert.deepEqual(line.decisions, [{ filter: 'authz', allowed: false, code: 'authz.no_matching_allow', enforced: false }]);
+  assert.deepEqual(line.decisions, [
+    { filter: 'authn', allowed: true, code: null, auth_method: 'jwt', subject: 'henry', enforced: true },
+    { filter: 'authz', allowed: false, code: 'authz.no_matching_allow', enforced: false },
+  ]);
   const filter = gh.gw.snapshot().router.entries.find((e) => e.value.name === 'shadow')!.value.filters.find((f) => f.name === 'authz') as unknown as {
     stats: { shadowDenied: number; denied: number };
   };

@@ -38,6 +38,7 @@ export default defineFilter<AuthnConfig>({
             headers: challenges.length ? { 'www-authenticate': challenges.join(', ') } : undefined,
           };
         }
+        ctx.recordDecision({ filter: 'authn', allowed: true, code: undefined, authMethod: id.kind, subject: id.subject, enforced: true });
         if (hdr === undefined) return;
         ctx.addUpstreamHeader(hdr.subject, headerSafe(id.subject));
         if (id.issuer !== undefined) ctx.addUpstreamHeader(hdr.issuer, headerSafe(id.issuer));

@@ -1,0 +1,30 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import client from 'prom-client';
+import { CollectedGauge, CounterFamily, HistogramFamily } from './series.js';
+
+test('bound series render through prom-client in the exposition format, histograms cumulative', async () => {
+  const r = new client.Registry();
+  const c = new CounterFamily('t_requests_total', 'Requests', ['route', 'code']);
+  const h = new HistogramFamily('t_duration_seconds', 'Duration', ['route'], [0.1, 1]);
+  const g = new CollectedGauge('t_open', 'Open things', [], () => [{ labels: {}, value: 3 }]);
+  for (const m of [c, h, g]) r.registerMetric(m as unknown as client.Metric);
+  const a = c.bind('a', 'x');
+  assert.equal(c.bind('a', 'x'), a, 'binding twice gives the same series');
+  a.inc();
+  a.inc(2);
+  c.bind('b "q"', 'y').inc();
+  const s = h.bind('a');
+  for (const v of [0.05, 0.1, 0.5, 2]) s.observe(v);
+  const text = await r.metrics();
+  assert.match(text, /^# TYPE t_requests_total counter$/m);
+  assert.match(text, /^t_requests_total\{route="a",code="x"\} 3$/m);
+  assert.match(text, /^t_requests_total\{route="b \\"q\\"",code="y"\} 1$/m, 'label values escaped by prom-client');
+  assert.match(text, /^t_duration_seconds_bucket\{route="a",le="0\.1"\} 2$/m, 'le is inclusive');
+  assert.match(text, /^t_duration_seconds_bucket\{route="a",le="1"\} 3$/m);
+  assert.match(text, /^t_duration_seconds_bucket\{route="a",le="\+Inf"\} 4$/m);
+  assert.match(text, /^t_duration_seconds_sum\{route="a"\} 2\.65$/m);
+  assert.match(text, /^t_duration_seconds_count\{route="a"\} 4$/m);
+  assert.match(text, /^t_open 3$/m);
+  assert.throws(() => c.bind('only-one'), /expected 2 label values/);
+});

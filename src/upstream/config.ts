@@ -1,0 +1,160 @@
+// Config of the resilience features: cluster load balancing, health, outlier detection, circuit
+// breakers, discovery, and the route's retry policy. The descriptions are the user documentation
+// (they become the JSON Schema). Built by functions that receive the shared unit schemas, so this
+// file does not import config/schema.ts at evaluation time (that would be an import cycle).
+import { Type as T, type TSchema } from '@sinclair/typebox';
+
+const obj = <P extends Record<string, TSchema>>(props: P, description: string) =>
+  T.Object(props, { additionalProperties: false, description });
+
+const HEADER_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
+const Percent = (description: string) => T.Number({ minimum: 0, maximum: 100, description });
+const Status = T.Integer({ minimum: 100, maximum: 599 });
+
+export const RETRY_ON = ['5xx', 'gateway-error', 'reset', 'connect-failure', 'retriable-4xx', 'retriable-status-codes'] as const;
+export type RetryOn = (typeof RETRY_ON)[number];
+
+export function upstreamSchemas<D extends TSchema, S extends TSchema>(units: { Duration: D; Size: S }) {
+  const { Duration, Size } = units;
+  const LbPolicy = T.Union(
+    [
+      T.Literal('round_robin', { description: 'Weighted round-robin (the default)' }),
+      T.Literal('least_request', { description: 'Power of two choices: of two random endpoints (by weight), the one with fewer requests in flight' }),
+      T.Literal('random', { description: 'Weighted random' }),
+      T.Literal('ring_hash', { description: 'Consistent hashing on hash_on (sticky sessions): when an endpoint leaves, only its keys move' }),
+    ],
+    { description: 'How an endpoint is chosen for each attempt (default round_robin)' },
+  );
+  const HashOn = T.Union(
+    [
+      obj({ header: T.String({ pattern: HEADER_NAME, description: 'Hash this request header' }) }, 'Hash a request header'),
+      obj({ cookie: T.String({ minLength: 1, description: 'Hash this cookie' }) }, 'Hash a cookie'),
+      obj({ client_ip: T.Literal(true, { description: 'Hash the client address (X-Forwarded-For only from trusted_proxies)' }) }, 'Hash the client address'),
+    ],
+    { description: 'ring_hash only: what the key is. A request without the key is balanced at random' },
+  );
+  const HealthCheck = obj(
+    {
+      path: T.String({ pattern: '^/', description: 'Path requested with GET on each endpoint' }),
+      host: T.Optional(T.String({ description: 'Host header of the probe (default the endpoint host:port)' })),
+      interval: T.Optional(Duration),
+      timeout: T.Optional(Duration),
+      jitter: T.Optional(Duration),
+      healthy_threshold: T.Optional(T.Integer({ minimum: 1, description: 'Consecutive passes that mark an unhealthy endpoint healthy (default 2)' })),
+      unhealthy_threshold: T.Optional(T.Integer({ minimum: 1, description: 'Consecutive failures that mark an endpoint unhealthy (default 3)' })),
+      expected_statuses: T.Optional(T.Array(Status, { minItems: 1, description: 'Statuses that pass (default 200 to 299)' })),
+    },
+    'Active HTTP health checks, run on their own connection per endpoint, never on the request path. interval 10s, ' +
+      'timeout 2s, jitter 1s (a random 0..jitter is added to every interval) by default. Endpoints start healthy and the first ' +
+      'probe runs at once; a passing probe also ends an outlier ejection',
+  );
+  const OutlierDetection = obj(
+    {
+      consecutive_5xx: T.Optional(T.Integer({ minimum: 0, description: 'Eject after this many consecutive 5xx responses (default 5; 0 disables). Unless split_external_local_origin_errors, connect failures, resets and timeouts count as 5xx' })),
+      consecutive_gateway_failure: T.Optional(T.Integer({ minimum: 0, description: 'Eject after this many consecutive 502/503/504 (and, unless split, local-origin failures). Default 0: off, as Envoy enforces it 0% by default' })),
+      split_external_local_origin_errors: T.Optional(T.Boolean({ description: 'Count connect failures, resets and timeouts apart from HTTP statuses (default false)' })),
+      consecutive_local_origin_failure: T.Optional(T.Integer({ minimum: 0, description: 'With split_external_local_origin_errors: eject after this many consecutive local-origin failures (default 5; 0 disables)' })),
+      base_ejection_time: T.Optional(Duration),
+      max_ejection_time: T.Optional(Duration),
+      interval: T.Optional(Duration),
+      max_ejection_percent: T.Optional(Percent('At most this share of the endpoints is ejected at once, but always at least one (default 10)')),
+    },
+    'Passive health (outlier detection), in Envoy terms and with its defaults: an ejected endpoint gets no traffic for ' +
+      'base_ejection_time (30s) × its number of ejections, capped by max_ejection_time (300s, or base if larger); the count ' +
+      'drops by one for each interval (10s) it stays in',
+  );
+  const RetryBudget = obj(
+    {
+      budget_percent: T.Optional(Percent('Retries in flight may be at most this share of the requests in flight (default 20)')),
+      min_retry_concurrency: T.Optional(T.Integer({ minimum: 0, description: 'Retries always allowed in flight, whatever the share (default 3)' })),
+    },
+    'Retry budget (Envoy retry_budget): when set it replaces max_retries',
+  );
+  const CircuitBreakers = obj(
+    {
+      max_connections: T.Optional(T.Integer({ minimum: 1, description: 'Connections per endpoint pool (default max_connections_per_endpoint, else 128); per endpoint because each endpoint has its own pool' })),
+      max_pending_requests: T.Optional(T.Integer({ minimum: 1, description: 'Requests waiting for a connection across the cluster (default 1024); more answer 503 upstream.overflow' })),
+      max_requests: T.Optional(T.Integer({ minimum: 1, description: 'Requests in flight across the cluster (default 1024); more answer 503 upstream.overflow' })),
+      max_retries: T.Optional(T.Integer({ minimum: 0, description: 'Retries in flight across the cluster (default 3); a retry over the limit is not made and the last answer stands' })),
+      retry_budget: T.Optional(RetryBudget),
+    },
+    'Circuit breakers: overflow answers 503 upstream.overflow at once instead of queueing (Envoy defaults)',
+  );
+  const Discovery = T.Union(
+    [
+      obj({ type: T.Literal('static', { description: 'The endpoints list (the default)' }) }, 'Static endpoints'),
+      obj(
+        {
+          type: T.Literal('dns'),
+          url: T.String({ pattern: '^https?://', description: 'scheme://hostname:port; every address the name resolves to becomes an endpoint on that port' }),
+          family: T.Optional(T.Union([T.Literal(4), T.Literal(6), T.Literal('any')], { description: 'A records (4, the default), AAAA (6) or both (any)' })),
+          min_refresh: T.Optional(Duration),
+          max_refresh: T.Optional(Duration),
+        },
+        'DNS discovery: re-resolved when the shortest record TTL runs out, but no sooner than min_refresh (default 1s) and no later ' +
+          'than max_refresh (default 5m). A failed lookup keeps the last answer; an empty answer (NXDOMAIN, no records) empties the cluster. ' +
+          'TLS endpoints are verified against the hostname',
+      ),
+      obj(
+        {
+          type: T.Literal('file'),
+          path: T.String({ minLength: 1, description: 'JSON or YAML file: a list of endpoints (as in endpoints), or { endpoints: [...] }; relative to the config file' }),
+          poll_interval: T.Optional(Duration),
+        },
+        'File discovery: the file is re-read when it changes (checked every poll_interval, default 1s). An unreadable or invalid file keeps the last list',
+      ),
+    ],
+    { description: 'Where the endpoints come from (default static)' },
+  );
+  const clusterProps = {
+    lb_policy: T.Optional(LbPolicy),
+    hash_on: T.Optional(HashOn),
+    panic_threshold: T.Optional(
+      Percent('When fewer than this share of the endpoints is healthy (active checks and outlier ejection), balance over all of them rather than overload the few (default 50; 0 disables)'),
+    ),
+    priority_failover_threshold: T.Optional(
+      Percent('With endpoint priorities: traffic goes to the lowest priority level whose healthy share is at least this (default 70); when none is, to every healthy endpoint'),
+    ),
+    health_check: T.Optional(HealthCheck),
+    outlier_detection: T.Optional(OutlierDetection),
+    circuit_breakers: T.Optional(CircuitBreakers),
+    discovery: T.Optional(Discovery),
+  };
+  const RetryPolicy = obj(
+    {
+      retry_on: T.Array(
+        T.Union(RETRY_ON.map((v) => T.Literal(v))),
+        {
+          minItems: 1,
+          description:
+            'When to retry (Envoy semantics): 5xx (any 5xx, or no response), gateway-error (502, 503, 504), reset (no response: ' +
+            'connection failure, reset, per-try timeout), connect-failure, retriable-4xx (409), retriable-status-codes (the list below)',
+        },
+      ),
+      num_retries: T.Optional(T.Integer({ minimum: 0, maximum: 10, description: 'Retries after the first attempt (default 1)' })),
+      per_try_timeout: T.Optional(Duration),
+      retriable_status_codes: T.Optional(T.Array(Status, { description: 'For retriable-status-codes' })),
+      backoff: T.Optional(
+        obj(
+          { base_interval: T.Optional(Duration), max_interval: T.Optional(Duration) },
+          'Fully jittered exponential backoff: retry N waits a random time below (2^N − 1) × base_interval (default 25ms), at most max_interval (default 10 × base)',
+        ),
+      ),
+      respect_retry_after: T.Optional(
+        T.Boolean({ description: "Wait as long as the upstream's Retry-After says (seconds or HTTP date) instead of the backoff; when that is past the route timeout, the answer stands (default false)" }),
+      ),
+      retry_non_idempotent: T.Optional(
+        T.Boolean({ description: 'Also retry POST, PATCH and other non-idempotent methods (default false: only GET, HEAD, OPTIONS, PUT, DELETE are retried)' }),
+      ),
+      max_replay_bytes: T.Optional(Size),
+    },
+    'Retries on another endpoint when possible, within the route timeout, never once response bytes reached the client. A request body ' +
+      'is kept for replay only up to max_replay_bytes (default 64KiB); a larger one is streamed and not retried. Retries count against ' +
+      'the cluster circuit_breakers (max_retries or retry_budget)',
+  );
+  const routeProps = {
+    retry_policy: T.Optional(RetryPolicy),
+    idle_timeout: T.Optional(Duration),
+  };
+  return { clusterProps, RetryPolicy, routeProps, Discovery };
+}
