@@ -12,6 +12,7 @@ import { createAccessLog, type AccessLog } from './observability/access-log.js';
 import { createDecisionLog, type DecisionLog } from './observability/decision-log.js';
 import { createAuditTrail, type AuditTrail } from './observability/audit.js';
 import { parseDuration, parseSize } from './config/units.js';
+import { startSecretRefresh } from './secrets/rotation.js';
 import { createTracing } from './observability/tracing.js';
 import { createAdminServer, type AdminServer } from './admin/server.js';
 import { adminRoutes } from './admin/routes.js';
@@ -62,7 +63,8 @@ export async function createGateway(config: GatehouseConfig, opts: GatewayOption
   const clock = opts.clock ?? systemClock;
   // Rate-limit counters are process-wide: they outlive reloads (a reload that changes
   // rate_limit_store swaps the store) and are closed on shutdown.
-  const storeDeps = { clock, log, unsafeTestTime: opts.unsafeLimitStoreTestTime === true };
+  // The store reports each round trip to the metrics (created below; called only per request).
+  const storeDeps = { clock, log, unsafeTestTime: opts.unsafeLimitStoreTestTime === true, onStoreCall: (sec: number, ok: boolean) => metrics.storeCall(sec, ok) };
   let limitStoreKey = storeConfigKey(config.rate_limit_store);
   let limitStore: LimitStore = createLimitStore(config.rate_limit_store, storeDeps);
   const deps: FilterDeps = { clock, log, baseDir, jwks: new JwksRegistry(clock, log), replay: createMemoryReplayCache({ clock }), limits: limitStore };
@@ -84,6 +86,7 @@ export async function createGateway(config: GatehouseConfig, opts: GatewayOption
     {
       connections: () => listenersRef.map((l) => ({ listener: l.name, count: l.connections() })),
       clusters: () => snap.clusters.values(),
+      limitStore: () => limitStore,
     },
     packageVersion(),
   );
@@ -176,6 +179,21 @@ export async function createGateway(config: GatehouseConfig, opts: GatewayOption
     },
   };
 
+  const refreshMs = config.secrets?.refresh_interval === undefined ? 0 : parseDuration(config.secrets.refresh_interval);
+  if (refreshMs > 0 && opts.configPath) {
+    const refresh = startSecretRefresh({
+      configPath: opts.configPath,
+      intervalMs: refreshMs,
+      current: () => ({ config: snap.config, secretPaths }),
+      apply: (loaded) => gw.reload(loaded.config, loaded.secretPaths),
+      say,
+    });
+    const stop = gw.stop;
+    gw.stop = (reason) => {
+      refresh.stop();
+      return stop(reason);
+    };
+  }
   if (opts.signals) installSignals(gw, [accessLog, decisionLog], opts.configPath, say, () => metrics.configReloaded(false));
   return gw;
 }

@@ -53,7 +53,8 @@ function routes(snap: Snapshot) {
       return {
         name: r.name,
         match: r.match ?? {},
-        cluster: r.cluster,
+        cluster: r.cluster ?? null,
+        ...(r.clusters !== undefined ? { clusters: r.clusters } : {}),
         public: routeAuthenticators(r.filters).length === 0,
         filters,
         shadow: compiled?.filters.filter((f) => f.shadow).map((f) => f.name) ?? [],

@@ -8,6 +8,7 @@ import { Router } from '../routing/router.js';
 import { compileCidrs } from '../server/cidr.js';
 import { createCluster, type Cluster, type UpstreamDeps } from '../upstream/cluster.js';
 import { compileRetryPolicy } from '../upstream/retry.js';
+import { compileFault } from '../upstream/traffic.js';
 import { FILTERS } from '../filters/registry.js';
 
 export const DEFAULT_LIMITS: ResolvedLimits = {
@@ -105,8 +106,9 @@ export function compileSnapshot(config: GatehouseConfig, opts: CompileOptions): 
 
 function compileRoutes(config: GatehouseConfig, clusters: Map<string, Cluster>, limits: ResolvedLimits, opts: CompileOptions, created: Filter[]): CompiledRoute[] {
   return config.routes.map((r, index): CompiledRoute => {
-    const cluster = clusters.get(r.cluster);
-    if (!cluster) throw new Error(`routes[${index}].cluster: unknown cluster "${r.cluster}"`);
+    const clusterName = r.cluster ?? r.clusters?.[0]?.name ?? '';
+    const cluster = clusters.get(clusterName);
+    if (!cluster) throw new Error(`routes[${index}].cluster: unknown cluster "${clusterName}"`);
     const filters: Filter[] = [];
     const chosen: Record<string, unknown> = { ...(r.filters ?? {}) };
     // A route with an authenticator always gets the authn gate (401 when nobody authenticated),
@@ -124,7 +126,7 @@ function compileRoutes(config: GatehouseConfig, clusters: Map<string, Cluster>, 
       created.push(f);
       filters.push(f);
     }
-    return {
+    const route: CompiledRoute = {
       name: r.name,
       index,
       cluster,
@@ -137,12 +139,27 @@ function compileRoutes(config: GatehouseConfig, clusters: Map<string, Cluster>, 
       timeoutMs: r.timeout !== undefined ? parseDuration(r.timeout) : DEFAULT_ROUTE_TIMEOUT_MS,
       idleTimeoutMs: r.idle_timeout !== undefined ? parseDuration(r.idle_timeout) : undefined,
       retry: compileRetryPolicy(r.retry_policy),
+      split: undefined,
+      fault: compileFault(r.fault),
+      mirror: r.mirror !== undefined ? { cluster: knownCluster(clusters, r.mirror.cluster, `routes[${index}].mirror.cluster`), percent: r.mirror.percent ?? 100 } : undefined,
       maxBodyBytes: r.max_body_bytes !== undefined ? parseSize(r.max_body_bytes) : limits.maxBodyBytes,
       websocket: r.websocket === true,
       audit: r.audit ?? 'on',
       handlesPreflight: filters.some((f) => f.handlesPreflight === true),
     };
+    if (r.clusters === undefined) return route;
+    // A weighted split: one variant of the route per cluster (handle-request.ts picks one per request).
+    const variants = r.clusters.map((w, j) => ({ ...route, cluster: knownCluster(clusters, w.name, `routes[${index}].clusters[${j}].name`) }));
+    let sum = 0;
+    const cumulative = r.clusters.map((w) => (sum += w.weight));
+    return { ...route, split: { variants, cumulative, header: r.cluster_header?.toLowerCase() } };
   });
+}
+
+function knownCluster(clusters: Map<string, Cluster>, name: string, at: string): Cluster {
+  const c = clusters.get(name);
+  if (!c) throw new Error(`${at}: unknown cluster "${name}"`);
+  return c;
 }
 
 /** Stops the background work (health checks, discovery, ejection timers) of clusters the new

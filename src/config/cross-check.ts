@@ -109,7 +109,7 @@ function checkCluster(c: ClusterConfig, path: Segment[], out: CrossCheckResult):
   const issues = clusterResilienceIssues(c, path);
   out.errors.push(...issues.errors);
   out.warnings.push(...issues.warnings);
-  if (c.discovery?.type === 'dns' && c.discovery.url.startsWith('https:')) https = true;
+  if (c.discovery?.type === 'dns' && c.discovery.url?.startsWith('https:') === true) https = true;
   c.endpoints?.forEach((e, j) => {
     const url = typeof e === 'string' ? e : e.url;
     const at: Segment[] = typeof e === 'string' ? [...path, 'endpoints', j] : [...path, 'endpoints', j, 'url'];
@@ -141,7 +141,7 @@ function endpointProblem(s: string): string | undefined {
 
 function checkRoute(r: RouteConfig, path: Segment[], clusters: ReadonlySet<string>, out: CrossCheckResult): void {
   const before = out.errors.length;
-  if (!clusters.has(r.cluster)) {
+  if (r.cluster !== undefined && !clusters.has(r.cluster)) {
     const known = [...clusters].join(', ');
     out.errors.push({
       path: [...path, 'cluster'],
@@ -176,7 +176,7 @@ function checkRoute(r: RouteConfig, path: Segment[], clusters: ReadonlySet<strin
   }
   checkHeaderOps(r.request_headers, [...path, 'request_headers'], out);
   checkHeaderOps(r.response_headers, [...path, 'response_headers'], out);
-  const resilience = routeResilienceIssues(r, path);
+  const resilience = routeResilienceIssues(r, path, clusters);
   out.errors.push(...resilience.errors);
   out.warnings.push(...resilience.warnings);
 }

@@ -1,7 +1,7 @@
 // Loading: read → parse YAML (keeping positions) → interpolate ${...} → validate.
 // Every failure is a ConfigError whose lines name file:line:col and the key path.
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument, type Scalar } from 'yaml';
+import { LineCounter, isMap, parseDocument, type Scalar } from 'yaml';
 import type { GatehouseConfig } from './schema.js';
 import { ConfigError, SourceMap, formatIssue, lowerFirst, sortIssues, type Pos } from './issues.js';
 import { formatKeyPath, type Segment } from './key-path.js';
@@ -9,6 +9,8 @@ import { interpolate } from './interpolate.js';
 import { createSecretResolver, describeFsError, envSecrets, fileSecrets, readSmallFile, type Env, type SecretResolver } from './secrets.js';
 import { TreeLimitError, yamlToPlain, type Issue } from './yaml-tree.js';
 import { validateConfig } from './validate.js';
+import { parseDuration } from './units.js';
+import { vaultSecrets } from '../secrets/vault.js';
 
 export interface LoadedConfig {
   config: GatehouseConfig;
@@ -44,7 +46,6 @@ export async function loadConfigFile(path: string, opts: LoadOptions = {}): Prom
 export async function loadConfigText(text: string, fileName: string, opts: LoadOptions = {}): Promise<LoadedConfig> {
   if (text.length > MAX_CONFIG_BYTES) throw new ConfigError([`${fileName}: config is larger than 10 MiB`]);
   const env = opts.env ?? process.env;
-  const secrets = opts.secrets ?? createSecretResolver([envSecrets(env), fileSecrets(opts.baseDir ?? process.cwd())]);
 
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
@@ -64,6 +65,7 @@ export async function loadConfigText(text: string, fileName: string, opts: LoadO
     );
   }
   const warnings = doc.warnings.map((w) => `${fileName}:${fmtPos(at(w.pos[0]))}: ${lowerFirst(w.message)}`);
+  const secrets = opts.secrets ?? (await defaultSecrets(doc.getIn(['secrets', 'vault']), env, opts.baseDir ?? process.cwd()));
 
   const sourceMap = new SourceMap();
   const errors: Issue[] = [];
@@ -147,3 +149,32 @@ function yamlMessage(code: string, message: string, text: string, pos: [number, 
   return lowerFirst(message.replace(/\.$/, '')) + hint;
 }
 
+
+/**
+ * env and file providers, plus Vault when `secrets.vault` names an address and a token. That
+ * section is read first, with env and file references only, since the other references need it.
+ * A malformed section is left for validation to report (and vault references then fail).
+ */
+async function defaultSecrets(vaultNode: unknown, env: Env, baseDir: string): Promise<SecretResolver> {
+  const base = [envSecrets(env), fileSecrets(baseDir)];
+  const raw = isMap(vaultNode) ? (vaultNode.toJSON() as Record<string, unknown>) : undefined;
+  if (!raw) return createSecretResolver(base);
+  const baseResolver = createSecretResolver(base);
+  const str = async (v: unknown) => (typeof v === 'string' ? (await interpolate(v, { env, secrets: baseResolver })).value : undefined);
+  const address = await str(raw.address);
+  const token = await str(raw.token);
+  if (!address || !token || token.includes('${')) return createSecretResolver(base);
+  const timeout = typeof raw.timeout === 'string' || typeof raw.timeout === 'number' ? safeDuration(raw.timeout) : undefined;
+  return createSecretResolver([
+    ...base,
+    vaultSecrets({ address, token, mount: (await str(raw.mount)) ?? 'secret', namespace: await str(raw.namespace), timeoutMs: timeout ?? 5000 }),
+  ]);
+}
+
+function safeDuration(v: string | number): number | undefined {
+  try {
+    return parseDuration(v);
+  } catch {
+    return undefined;
+  }
+}

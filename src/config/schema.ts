@@ -154,7 +154,7 @@ export const routeSchema = (filters: TSchema) =>
     {
       name: T.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'Unique; used in logs, metrics and policy resources' }),
       match: T.Optional(RouteMatch),
-      cluster: T.String({ description: 'Name of the cluster to forward to' }),
+      cluster: T.Optional(T.String({ description: 'Name of the cluster to forward to (or clusters, for a weighted split)' })),
       ...upstream.routeProps,
       rewrite: T.Optional(Rewrite),
       request_headers: T.Optional(HeaderOps),
@@ -235,6 +235,26 @@ export const Audit = obj(
   },
   'The tamper-evident audit trail: one hash-chained JSON record per request. Defaults: max_file_size 100MiB, rotate_interval 24h, ' +
     'flush_interval 1s, checkpoint_interval 1m. Routes with audit: required write their record durably before the upstream is called',
+);
+
+export const Secrets = obj(
+  {
+    refresh_interval: T.Optional(Duration),
+    vault: T.Optional(
+      obj(
+        {
+          address: T.String({ pattern: '^https?://', description: 'Vault address, e.g. https://vault.internal:8200' }),
+          token: T.String({ minLength: 1, description: 'Vault token (an env or file secret reference, never inline)' }),
+          mount: T.Optional(T.String({ description: 'KV version 2 mount (default secret)' })),
+          namespace: T.Optional(T.String({ description: 'Vault Enterprise namespace' })),
+          timeout: T.Optional(Duration),
+        },
+        'HashiCorp Vault KV v2: references read ${secret:vault:<path>#<field>} (field defaults to value)',
+      ),
+    ),
+  },
+  'Secret providers beyond env and file, and rotation. refresh_interval (default 0: off): how often secret references are ' +
+    're-read; a changed value is applied like a reload (new requests use it, in-flight ones finish, nothing restarts)',
 );
 
 export const DecisionLog = obj(
@@ -342,6 +362,7 @@ export const configSchema = (filters: TSchema) =>
       access_log: T.Optional(AccessLog),
       decision_log: T.Optional(DecisionLog),
       audit: T.Optional(Audit),
+      secrets: T.Optional(Secrets),
       log: T.Optional(OperationalLog),
       tracing: T.Optional(Tracing),
       authorization: T.Optional(Authorization),

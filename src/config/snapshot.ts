@@ -6,6 +6,7 @@ import type { Router } from '../routing/router.js';
 import type { Cluster } from '../upstream/cluster.js';
 import type { CidrSet } from '../server/cidr.js';
 import type { RetryPolicy } from '../upstream/retry.js';
+import type { CompiledFault, CompiledMirror, CompiledSplit } from '../upstream/traffic.js';
 
 export interface ResolvedLimits {
   headerTimeoutMs: number;
@@ -43,6 +44,10 @@ export interface CompiledRoute {
   readonly idleTimeoutMs: number | undefined;
   /** Compiled retry_policy; undefined sends the route down the no-retry streaming fast path. */
   readonly retry: RetryPolicy | undefined;
+  /** Weighted split between clusters: variants of this route, one per cluster. */
+  readonly split: CompiledSplit | undefined;
+  readonly fault: CompiledFault | undefined;
+  readonly mirror: CompiledMirror | undefined;
   readonly maxBodyBytes: number;
   readonly websocket: boolean;
   /** Audit trail mode: on (default), off, or required (durable record before the upstream call). */

@@ -8,13 +8,15 @@ import type { RequestContext } from '../pipeline/context.js';
 import type { CompiledRoute } from '../config/snapshot.js';
 import type { Cluster } from '../upstream/cluster.js';
 import { upstreamResilienceMetrics } from '../upstream/metrics.js';
-import { CollectedGauge, CounterFamily, HistogramFamily, type CounterSeries, type HistogramSeries, type Labels } from './series.js';
+import { CollectedCounter, CollectedGauge, CounterFamily, HistogramFamily, type CounterSeries, type HistogramSeries, type Labels } from './series.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'OTHER'] as const;
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'none'] as const;
 /** Seconds; from sub-millisecond local answers to the 30 s default upstream timeout. */
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const NO_ROUTE = 'none';
+/** Seconds; a healthy Redis answers in well under a millisecond, the command timeout caps it. */
+const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 /** Filters whose decisions are authentication results. */
 const AUTHN_FILTERS = new Set(['authn', 'jwt', 'sigv4', 'api_key', 'mtls']);
 const UPSTREAM_FAILURES = new Set(['upstream.timeout', 'upstream.connect_failure', 'upstream.bad_response']);
@@ -50,7 +52,15 @@ interface UpstreamSeries {
   readonly failures: Map<string, CounterSeries>;
 }
 
+/** What the metrics read off the rate-limit store (its own plain counters). */
+export interface StoreStatsSource {
+  readonly type: string;
+  readonly stats: { decisions: number; fallbackDecisions: number; unavailable: number; errors: number; evictions: number };
+}
+
 export interface MetricsSources {
+  /** The process-wide rate-limit store (swapped when rate_limit_store changes). */
+  limitStore?(): StoreStatsSource;
   /** Open client connections per listener name. */
   connections(): Iterable<{ listener: string; count: number }>;
   /** The clusters of the running config. */
@@ -77,11 +87,12 @@ export class GatewayMetrics {
   readonly #decisions = new CounterFamily('gatehouse_edge_decisions_total', 'Edge decisions (authz, rate limits, quotas, cors) by route, filter, outcome (allow, deny, shadow_deny) and reason code', ['route', 'filter', 'outcome', 'code']);
   readonly #reloads = new CounterFamily('gatehouse_config_reloads_total', 'Configuration reloads by result (success, failure)', ['result']);
   readonly #auditFailures = new CounterFamily('gatehouse_audit_write_failures_total', 'Audit trail writes that failed (the gateway kept serving)', []);
+  readonly #storeDuration = new HistogramFamily('gatehouse_ratelimit_store_duration_seconds', 'Round trips to the shared rate-limit store (Redis), by result', ['result'], STORE_BUCKETS);
 
   constructor(sources: MetricsSources, version: string) {
     this.#noRoute = this.#bindRoute(NO_ROUTE);
     const r = this.registry;
-    for (const f of [this.#requests, this.#duration, this.#bytesIn, this.#bytesOut, this.#upRequests, this.#upDuration, this.#upFailures, this.#authn, this.#decisions, this.#reloads, this.#auditFailures]) {
+    for (const f of [this.#requests, this.#duration, this.#bytesIn, this.#bytesOut, this.#upRequests, this.#upDuration, this.#upFailures, this.#authn, this.#decisions, this.#reloads, this.#auditFailures, this.#storeDuration]) {
       r.registerMetric(f as unknown as client.Metric);
     }
     const gauges = [
@@ -93,6 +104,18 @@ export class GatewayMetrics {
         const out: { labels: Labels; value: number }[] = [];
         for (const c of sources.clusters()) for (const e of c.endpoints) out.push({ labels: { cluster: c.name, endpoint: e.origin }, value: e.active });
         return out;
+      }),
+      new CollectedCounter('gatehouse_ratelimit_store_decisions_total', 'Rate-limit decisions by store (memory, redis) and source (store; fallback: the local bucket while Redis was unreachable)', ['store', 'source'], () => {
+        const st = sources.limitStore?.();
+        return st ? [{ labels: { store: st.type, source: 'store' }, value: st.stats.decisions }, { labels: { store: st.type, source: 'fallback' }, value: st.stats.fallbackDecisions }] : [];
+      }),
+      new CollectedCounter('gatehouse_ratelimit_store_errors_total', 'Failed store calls (timeouts, connection errors), and 503s because a fail_closed limit had no store', ['store', 'kind'], () => {
+        const st = sources.limitStore?.();
+        return st ? [{ labels: { store: st.type, kind: 'error' }, value: st.stats.errors }, { labels: { store: st.type, kind: 'unavailable' }, value: st.stats.unavailable }] : [];
+      }),
+      new CollectedCounter('gatehouse_ratelimit_store_evictions_total', 'Memory-store buckets evicted to stay within max_buckets', ['store'], () => {
+        const st = sources.limitStore?.();
+        return st ? [{ labels: { store: st.type }, value: st.stats.evictions }] : [];
       }),
       new CollectedGauge('gatehouse_build_info', 'Always 1; the version label says which build runs', ['version'], () => [{ labels: { version }, value: 1 }]),
     ];
@@ -160,6 +183,10 @@ export class GatewayMetrics {
 
   auditWriteFailed(): void {
     this.#auditFailures.bind().inc();
+  }
+
+  storeCall(seconds: number, ok: boolean): void {
+    this.#storeDuration.bind(ok ? 'ok' : 'error').observe(seconds);
   }
 
   configReloaded(ok: boolean): void {

@@ -141,3 +141,20 @@ export class CollectedGauge {
   }
   reset(): void {}
 }
+
+/** A counter read at scrape time from a plain number something else keeps (store statistics). */
+export class CollectedCounter {
+  readonly type = 'counter';
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: readonly string[],
+    readonly collect: () => Iterable<{ labels: Labels; value: number }>,
+  ) {}
+  get(): MetricSnapshot {
+    const values: MetricValue[] = [];
+    for (const v of this.collect()) values.push({ labels: { ...v.labels }, value: v.value });
+    return { name: this.name, help: this.help, type: 'counter', values, aggregator: 'sum' };
+  }
+  reset(): void {}
+}

@@ -24,6 +24,7 @@ export const REASONS = {
   'upstream.no_healthy_endpoint': 'No healthy upstream endpoint is available',
   'upstream.timeout': 'The upstream did not answer in time',
   'upstream.overflow': 'The upstream is at capacity',
+  'fault.abort': 'The request was aborted by fault injection configured on the route',
   'gateway.draining': 'The gateway is shutting down',
   'audit.unavailable': 'The audit trail cannot record this request, which the route requires',
   'gateway.internal_error': 'The gateway failed to handle the request',

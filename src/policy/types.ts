@@ -4,16 +4,25 @@ import type { CompiledPolicy } from './compile.js';
 
 export type AuthMethod = 'jwt' | 'sigv4' | 'api_key' | 'mtls';
 
-/** Structurally identical to the gateway's `Identity`, so one can be passed where the other is expected. */
+/**
+ * The caller, whichever authenticator proved it. The gateway's `Identity` (filters/common) is this
+ * type: defined here so policy/ imports nothing from the server side.
+ */
 export interface PolicyIdentity {
   readonly kind: AuthMethod;
+  /** Stable caller id: JWT `sub`, SigV4 access key's principal, API key owner, certificate SAN/subject. */
   readonly subject: string;
+  /** JWT `iss`; for other methods the configured authority name, if any. */
   readonly issuer: string | undefined;
   readonly roles: readonly string[];
   readonly scopes: readonly string[];
+  /** Verified claims (JWT payload) or method-specific attributes; never secrets. */
   readonly claims: Readonly<Record<string, unknown>>;
+  /** API key id, SigV4 access key id, or JWT `kid`: what the logs may name instead of the secret. */
   readonly keyId: string | undefined;
+  /** Usage plan the caller is attached to (API keys, later identities), for rate limits. */
   readonly usagePlan: string | undefined;
+  /** Client certificate facts when the caller presented one. */
   readonly tls: { readonly sans: readonly string[]; readonly fingerprint: string; readonly subject: string } | undefined;
 }
 

@@ -15,6 +15,7 @@ import { normalizeHost } from '../routing/host.js';
 import { unmapIp } from './cidr.js';
 import { proxyRequest } from '../upstream/proxy.js';
 import { RetryExchange, retriableMethod } from '../upstream/retry.js';
+import { chooseVariant, decideFault, mirrorRequest } from '../upstream/traffic.js';
 import type { AccessLog } from '../observability/access-log.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { DecisionLog } from '../observability/decision-log.js';
@@ -201,6 +202,26 @@ function proceed(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
 const AUDIT_UNAVAILABLE: Reply = { status: 503, code: 'audit.unavailable', message: 'this route requires an audit record, and the audit trail cannot write one' };
 
 function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHeaders, listener: ListenerInfo, svc: RequestServices, tunnel: UpgradeInfo | undefined): void {
+  if (route.split !== undefined) {
+    // Weighted split: the variant for the chosen cluster becomes the request's route, so the access
+    // log, metrics and traces name the cluster that served.
+    route = chooseVariant(route.split, ctx);
+    ctx.route = route;
+  }
+  if (route.fault !== undefined && tunnel === undefined) {
+    const f = decideFault(route.fault, ctx);
+    if (typeof f === 'object') return finishWithReply(ctx, f, svc);
+    if (f !== undefined) {
+      const t = setTimeout(forwardNow, f, ctx, route, scanned, listener, svc, tunnel);
+      // A client that leaves during the delay: nothing goes upstream; the access log records it.
+      attachLog(ctx, svc, { cancel: () => clearTimeout(t) });
+      return;
+    }
+  }
+  forwardNow(ctx, route, scanned, listener, svc, tunnel);
+}
+
+function forwardNow(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHeaders, listener: ListenerInfo, svc: RequestServices, tunnel: UpgradeInfo | undefined): void {
   const cluster = route.cluster;
   // Circuit breakers: overflow is answered at once (tunnels are long-lived and not counted).
   const over = tunnel === undefined ? cluster.breaker.admit() : undefined;
@@ -233,6 +254,11 @@ function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
   if (route.addPrefix !== undefined) path = route.addPrefix + path;
   const query = ctx.upstreamQuery ?? ctx.query;
   if (query !== '') path = `${path}?${query}`;
+  const mirror = route.mirror;
+  // Shadow traffic: only requests whose body (if any) is in memory can be copied.
+  if (mirror !== undefined && tunnel === undefined && (ctx.body !== undefined || (!scanned.chunked && scanned.contentLength <= 0)) && (mirror.percent >= 100 || Math.random() * 100 < mirror.percent)) {
+    mirrorRequest(mirror, ctx, path, headers, ctx.body ?? null, route.timeoutMs);
+  }
 
   if (tunnel !== undefined) {
     // No CLIENT span for a tunnel: the upstream's parent is the SERVER span.
@@ -258,7 +284,7 @@ function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
       },
     });
     attachLog(ctx, svc, ex);
-    if (ctx.body !== undefined || scanned.contentLength === 0) ex.start(endpoint);
+    if (ctx.body !== undefined || scanned.contentLength <= 0) ex.start(endpoint);
     else {
       ctx.bytesIn = scanned.contentLength;
       ex.startAfterBody(req, scanned.contentLength, endpoint);

@@ -96,6 +96,8 @@ export interface StoreDeps {
   log: Logger;
   /** Test-only: the Redis script uses `clock` instead of Redis TIME. */
   unsafeTestTime?: boolean;
+  /** Called after every shared-store round trip with its duration (metrics). */
+  onStoreCall?: (seconds: number, ok: boolean) => void;
 }
 
 /** A stable fingerprint: the same config keeps the same store (and its counters) across reloads. */
@@ -123,5 +125,6 @@ export function createLimitStore(c: RateLimitStoreConfig | undefined, deps: Stor
     clock: deps.clock,
     log: deps.log,
     unsafeTestTime: deps.unsafeTestTime === true,
+    onCall: deps.onStoreCall,
   });
 }

@@ -39,6 +39,8 @@ export interface RedisLimitStoreOptions {
    * the config file; tests set it to cross window boundaries without waiting.
    */
   unsafeTestTime?: boolean;
+  /** Duration of every script round trip, for the store latency metric. */
+  onCall?: ((seconds: number, ok: boolean) => void) | undefined;
 }
 
 type ScriptRunner = { ghLimit(...args: (string | number)[]): Promise<number[]> };
@@ -98,8 +100,9 @@ export function createRedisLimitStore(o: RedisLimitStoreOptions): RedisLimitStor
     if (err.message !== lastError) log.warn({ store: 'redis', err: err.message }, 'rate limit store: redis error');
     lastError = err.message;
   });
+  let closing = false;
   client.on('close', () => {
-    if (up) log.warn({ store: 'redis' }, 'rate limit store: redis connection lost; limits use their failure mode');
+    if (up && !closing) log.warn({ store: 'redis' }, 'rate limit store: redis connection lost; limits use their failure mode');
     up = false;
     lastError ||= 'connection closed';
   });
@@ -142,11 +145,14 @@ export function createRedisLimitStore(o: RedisLimitStoreOptions): RedisLimitStor
       }
     }
     let reply: number[];
+    const t0 = o.onCall ? performance.now() : 0;
     try {
       reply = await run.ghLimit(redisKeys.length, ...redisKeys, ...argv);
     } catch (err) {
+      o.onCall?.((performance.now() - t0) / 1000, false);
       return decideLocally(specs, keys, err, opts);
     }
+    o.onCall?.((performance.now() - t0) / 1000, true);
     stats.decisions++;
     const outcomes: LimitOutcome[] = new Array(n);
     for (let i = 0; i < n; i++) {
@@ -175,6 +181,7 @@ export function createRedisLimitStore(o: RedisLimitStoreOptions): RedisLimitStor
       });
     },
     async close() {
+      closing = true;
       await fallback.close();
       if (client.status !== 'ready') return client.disconnect();
       // QUIT lets in-flight replies land; a Redis that stopped answering gets cut after a second.

@@ -90,7 +90,7 @@ export class Cluster {
     const rnd = (this.#random = deps.random ?? Math.random);
     const tls = cfg.tls;
     const read = (f: string | undefined) => (f ? readFileSync(resolveFrom(baseDir, f)) : undefined);
-    const dnsUrl = cfg.discovery?.type === 'dns' ? new URL(cfg.discovery.url) : undefined;
+    const dnsUrl = cfg.discovery?.type === 'dns' ? new URL(cfg.discovery.url!) : undefined;
     const connect: ClusterTlsOptions & { timeout: number } = {
       timeout: cfg.connect_timeout !== undefined ? parseDuration(cfg.connect_timeout) : DEFAULT_CONNECT_TIMEOUT_MS,
       ca: read(tls?.ca_file),
@@ -191,7 +191,7 @@ export class Cluster {
       );
     } else if (disc?.type === 'file') {
       this.discovery = new FileDiscovery(
-        resolveFrom(baseDir, disc.path),
+        resolveFrom(baseDir, disc.path!),
         disc.poll_interval !== undefined ? parseDuration(disc.poll_interval) : 1_000,
         (specs) => this.setEndpoints(specs),
         (err) => warn(`cluster ${this.name}: endpoint file not usable, keeping ${this.#endpoints.length} endpoint(s): ${err.message}`),

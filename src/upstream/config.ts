@@ -11,19 +11,19 @@ const HEADER_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 const Percent = (description: string) => T.Number({ minimum: 0, maximum: 100, description });
 const Status = T.Integer({ minimum: 100, maximum: 599 });
 
+/** A string from a fixed set: one `enum` keyword, so a wrong value reads "expected one of: ..." */
+const StringEnum = <V extends string>(values: readonly V[], description: string) => T.Unsafe<V>({ type: 'string', enum: [...values], description });
+
 export const RETRY_ON = ['5xx', 'gateway-error', 'reset', 'connect-failure', 'retriable-4xx', 'retriable-status-codes'] as const;
 export type RetryOn = (typeof RETRY_ON)[number];
 
 export function upstreamSchemas<D extends TSchema, S extends TSchema>(units: { Duration: D; Size: S }) {
   const { Duration, Size } = units;
-  const LbPolicy = T.Union(
-    [
-      T.Literal('round_robin', { description: 'Weighted round-robin (the default)' }),
-      T.Literal('least_request', { description: 'Power of two choices: of two random endpoints (by weight), the one with fewer requests in flight' }),
-      T.Literal('random', { description: 'Weighted random' }),
-      T.Literal('ring_hash', { description: 'Consistent hashing on hash_on (sticky sessions): when an endpoint leaves, only its keys move' }),
-    ],
-    { description: 'How an endpoint is chosen for each attempt (default round_robin)' },
+  const LbPolicy = StringEnum(
+    ['round_robin', 'least_request', 'random', 'ring_hash'] as const,
+    'How an endpoint is chosen for each attempt. round_robin (the default): weighted round-robin. least_request: power of two ' +
+      'choices, of two random endpoints (by weight) the one with fewer requests in flight. random: weighted random. ring_hash: ' +
+      'consistent hashing on hash_on (sticky sessions), when an endpoint leaves only its keys move',
   );
   const HashOn = T.Union(
     [
@@ -80,31 +80,22 @@ export function upstreamSchemas<D extends TSchema, S extends TSchema>(units: { D
     },
     'Circuit breakers: overflow answers 503 upstream.overflow at once instead of queueing (Envoy defaults)',
   );
-  const Discovery = T.Union(
-    [
-      obj({ type: T.Literal('static', { description: 'The endpoints list (the default)' }) }, 'Static endpoints'),
-      obj(
-        {
-          type: T.Literal('dns'),
-          url: T.String({ pattern: '^https?://', description: 'scheme://hostname:port; every address the name resolves to becomes an endpoint on that port' }),
-          family: T.Optional(T.Union([T.Literal(4), T.Literal(6), T.Literal('any')], { description: 'A records (4, the default), AAAA (6) or both (any)' })),
-          min_refresh: T.Optional(Duration),
-          max_refresh: T.Optional(Duration),
-        },
-        'DNS discovery: re-resolved when the shortest record TTL runs out, but no sooner than min_refresh (default 1s) and no later ' +
-          'than max_refresh (default 5m). A failed lookup keeps the last answer; an empty answer (NXDOMAIN, no records) empties the cluster. ' +
-          'TLS endpoints are verified against the hostname',
-      ),
-      obj(
-        {
-          type: T.Literal('file'),
-          path: T.String({ minLength: 1, description: 'JSON or YAML file: a list of endpoints (as in endpoints), or { endpoints: [...] }; relative to the config file' }),
-          poll_interval: T.Optional(Duration),
-        },
-        'File discovery: the file is re-read when it changes (checked every poll_interval, default 1s). An unreadable or invalid file keeps the last list',
-      ),
-    ],
-    { description: 'Where the endpoints come from (default static)' },
+  // One object with a `type` enum rather than a union of objects: a wrong type then reads
+  // "expected one of: static, dns, file"; which fields go with which type is cross-checked.
+  const Discovery = obj(
+    {
+      type: StringEnum(['static', 'dns', 'file'] as const, 'static: the endpoints list (the default). dns: the addresses a name resolves to. file: a watched endpoint list'),
+      url: T.Optional(T.String({ pattern: '^https?://', description: 'dns: scheme://hostname:port; every address the name resolves to becomes an endpoint on that port' })),
+      family: T.Optional(T.Union([T.Literal(4), T.Literal(6), T.Literal('any')], { description: 'dns: A records (4, the default), AAAA (6) or both (any)' })),
+      min_refresh: T.Optional(Duration),
+      max_refresh: T.Optional(Duration),
+      path: T.Optional(T.String({ minLength: 1, description: 'file: JSON or YAML file holding a list of endpoints (as in endpoints) or { endpoints: [...] }; relative to the config file' })),
+      poll_interval: T.Optional(Duration),
+    },
+    'Where the endpoints come from (default static). dns: re-resolved when the shortest record TTL runs out, but no sooner than ' +
+      'min_refresh (default 1s) and no later than max_refresh (default 5m); a failed lookup keeps the last answer; an empty answer ' +
+      '(NXDOMAIN, no records) empties the cluster; TLS endpoints are verified against the hostname. file: re-read when it changes ' +
+      '(checked every poll_interval, default 1s); an unreadable or invalid file keeps the last list',
   );
   const clusterProps = {
     lb_policy: T.Optional(LbPolicy),
@@ -123,7 +114,7 @@ export function upstreamSchemas<D extends TSchema, S extends TSchema>(units: { D
   const RetryPolicy = obj(
     {
       retry_on: T.Array(
-        T.Union(RETRY_ON.map((v) => T.Literal(v))),
+        StringEnum(RETRY_ON, 'A retry condition'),
         {
           minItems: 1,
           description:
@@ -152,7 +143,62 @@ export function upstreamSchemas<D extends TSchema, S extends TSchema>(units: { D
       'is kept for replay only up to max_replay_bytes (default 64KiB); a larger one is streamed and not retried. Retries count against ' +
       'the cluster circuit_breakers (max_retries or retry_budget)',
   );
+  const WeightedCluster = obj(
+    {
+      name: T.String({ description: 'A cluster name' }),
+      weight: T.Integer({ minimum: 0, maximum: 10000, description: 'Relative share of the requests (0: only via cluster_header)' }),
+    },
+    'One cluster of a weighted split',
+  );
+  const Fault = obj(
+    {
+      delay: T.Optional(
+        obj(
+          { fixed_delay: Duration, percentage: T.Optional(Percent('Share of requests delayed (default 100)')) },
+          'Delay requests before they are forwarded',
+        ),
+      ),
+      abort: T.Optional(
+        obj(
+          { http_status: T.Integer({ minimum: 200, maximum: 599, description: 'Status to answer with' }), percentage: T.Optional(Percent('Share of requests aborted (default 100)')) },
+          'Answer requests at once with a status (reason code fault.abort), without forwarding them',
+        ),
+      ),
+      header_control: T.Optional(
+        T.Boolean({
+          description:
+            'Clients may ask for faults: x-gatehouse-fault-abort-request: <status> aborts, x-gatehouse-fault-delay-request: <ms> delays (at most max_delay). ' +
+            'For test routes only: any client can then slow or fail its own requests (default false)',
+        }),
+      ),
+      max_delay: T.Optional(Duration),
+    },
+    'Fault injection, to test how clients cope with a slow or failing API. Applied before the upstream is contacted; never on WebSocket upgrades',
+  );
   const routeProps = {
+    clusters: T.Optional(
+      T.Array(WeightedCluster, {
+        minItems: 1,
+        description: 'Weighted split between clusters (canary), instead of cluster: each request goes to one of them by weight',
+      }),
+    ),
+    cluster_header: T.Optional(
+      T.String({
+        pattern: HEADER_NAME,
+        description: 'With clusters: a request carrying this header with the name of one of them goes there (override for testing). Clients can choose among the listed clusters only',
+      }),
+    ),
+    mirror: T.Optional(
+      obj(
+        {
+          cluster: T.String({ description: 'Cluster that receives the copies' }),
+          percent: T.Optional(Percent('Share of requests mirrored (default 100)')),
+        },
+        'Shadow traffic: a copy of sampled requests goes to another cluster, fire-and-forget; its answer is dropped and never delays or changes the response. ' +
+          'The copy\'s Host gets "-shadow" appended. Requests with a body are mirrored only when a filter buffered the body',
+      ),
+    ),
+    fault: T.Optional(Fault),
     retry_policy: T.Optional(RetryPolicy),
     idle_timeout: T.Optional(Duration),
   };

@@ -19,7 +19,15 @@ export function clusterResilienceIssues(c: ClusterConfig, path: Segment[]): Issu
     out.errors.push({ path: [...path, 'endpoints'], message: `endpoints cannot be listed when discovery is ${type} (the endpoints come from it)` });
   }
   const d = c.discovery;
-  if (d?.type === 'dns') {
+  if (d !== undefined) {
+    const fields: Record<string, string[]> = { static: [], dns: ['url', 'family', 'min_refresh', 'max_refresh'], file: ['path', 'poll_interval'] };
+    for (const k of ['url', 'family', 'min_refresh', 'max_refresh', 'path', 'poll_interval'] as const) {
+      if (d[k] !== undefined && !fields[d.type]!.includes(k)) out.errors.push({ path: [...path, 'discovery', k], at: 'key', message: `${k} does not apply to discovery of type ${d.type}` });
+    }
+    if (d.type === 'dns' && d.url === undefined) out.errors.push({ path: [...path, 'discovery'], message: 'discovery of type dns needs url (scheme://hostname:port)' });
+    if (d.type === 'file' && d.path === undefined) out.errors.push({ path: [...path, 'discovery'], message: 'discovery of type file needs path' });
+  }
+  if (d?.type === 'dns' && d.url !== undefined) {
     let url: URL | undefined;
     try {
       url = new URL(d.url);
@@ -69,8 +77,9 @@ export function clusterResilienceIssues(c: ClusterConfig, path: Segment[]): Issu
   return out;
 }
 
-export function routeResilienceIssues(r: RouteConfig, path: Segment[]): Issues {
+export function routeResilienceIssues(r: RouteConfig, path: Segment[], clusters: ReadonlySet<string>): Issues {
   const out: Issues = { errors: [], warnings: [] };
+  trafficIssues(r, path, clusters, out);
   const p = r.retry_policy;
   if (p === undefined) return out;
   const at = [...path, 'retry_policy'];
@@ -94,4 +103,30 @@ export function routeResilienceIssues(r: RouteConfig, path: Segment[]): Issues {
   }
   if (r.websocket === true) out.warnings.push({ path: at, message: 'WebSocket upgrades are never retried' });
   return out;
+}
+
+function trafficIssues(r: RouteConfig, path: Segment[], clusters: ReadonlySet<string>, out: Issues): void {
+  const unknown = (name: string) => {
+    const known = [...clusters].join(', ');
+    return `unknown cluster "${name}" ${known ? `(defined clusters: ${known})` : '(no clusters are defined)'}`;
+  };
+  if (r.cluster === undefined && r.clusters === undefined) out.errors.push({ path, message: 'set cluster (or clusters, for a weighted split)' });
+  if (r.cluster !== undefined && r.clusters !== undefined) out.errors.push({ path: [...path, 'clusters'], at: 'key', message: 'set cluster or clusters, not both' });
+  if (r.clusters !== undefined) {
+    const seen = new Set<string>();
+    r.clusters.forEach((w, j) => {
+      if (!clusters.has(w.name)) out.errors.push({ path: [...path, 'clusters', j, 'name'], message: unknown(w.name) });
+      if (seen.has(w.name)) out.errors.push({ path: [...path, 'clusters', j, 'name'], message: `cluster "${w.name}" is listed twice` });
+      seen.add(w.name);
+    });
+    if (r.clusters.every((w) => w.weight === 0)) out.errors.push({ path: [...path, 'clusters'], message: 'at least one weight must be above 0' });
+  }
+  if (r.cluster_header !== undefined && r.clusters === undefined) {
+    out.warnings.push({ path: [...path, 'cluster_header'], message: 'has no effect without clusters (a weighted split)' });
+  }
+  if (r.mirror !== undefined && !clusters.has(r.mirror.cluster)) out.errors.push({ path: [...path, 'mirror', 'cluster'], message: unknown(r.mirror.cluster) });
+  const f = r.fault;
+  if (f !== undefined && f.delay === undefined && f.abort === undefined && f.header_control !== true) {
+    out.errors.push({ path: [...path, 'fault'], message: 'set delay, abort or header_control' });
+  }
 }

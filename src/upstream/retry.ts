@@ -163,11 +163,12 @@ export class RetryExchange implements AttemptOwner {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
-      // A retry was admitted but not dispatched: its slot goes back.
-      if (this.#slotPending) {
-        this.#slotPending = false;
-        this.#o.cluster.breaker.retryDone();
-      }
+    }
+    // A retry was admitted but not dispatched (backing off, or its predecessor's dropped response
+    // still draining): its slot goes back.
+    if (this.#slotPending) {
+      this.#slotPending = false;
+      this.#o.cluster.breaker.retryDone();
     }
     this.#handler?.cancel(err);
   }

@@ -53,6 +53,7 @@ before(async () => {
         filters: { sigv4: { region: 'eu-west-1', service: 'execute-api', access_keys: [{ id: 'AKIDOBSERVABILITY01', secret: SIGV4_SECRET }] }, authz: { allow: 'authenticated' } },
       },
       { name: 'open', match: { path: { prefix: '/open' } }, cluster: 'up' },
+      { name: 'limited', match: { path: { prefix: '/limited' } }, cluster: 'up', filters: { rate_limit: { limits: [{ name: 'tiny', rate: 0.001, burst: 1, key: ['route'] }] } } },
     ],
     clusters: [
       { name: 'up', endpoints: [up.url] },
@@ -215,4 +216,21 @@ test('the decision log has one line per decided request, joined by request id; n
     assert.ok(!text.includes(tok), 'no token in logs');
     assert.ok(!text.includes(SIGV4_SECRET));
   }
+});
+
+test('rate-limit decisions and the store show up in the metrics', async () => {
+  const before = await scrape();
+  const statuses: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const r = await request(`${gh.url}/limited/${i}`);
+    await r.body.text();
+    statuses.push(r.statusCode);
+  }
+  assert.deepEqual(statuses, [200, 429]);
+  await settle();
+  const m = await scrape();
+  const d = (k: string) => get(m, k) - get(before, k);
+  assert.equal(d('gatehouse_edge_decisions_total{route="limited",filter="rate_limit",outcome="deny",code="ratelimit.exceeded"}'), 1);
+  assert.equal(d('gatehouse_ratelimit_store_decisions_total{store="memory",source="store"}'), 2);
+  assert.equal(d('gatehouse_http_requests_total{route="limited",method="GET",status_class="4xx"}'), 1);
 });

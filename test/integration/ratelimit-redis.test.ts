@@ -279,3 +279,34 @@ describe('redis outages', { skip }, () => {
     }
   });
 });
+
+describe('redis mode with injected time (test-only script argument)', { skip }, () => {
+  test('quota roll-over at the UTC day boundary through the gateway, with Retry-After and RateLimit', async () => {
+    let t = Date.UTC(2026, 6, 1, 23, 59, 58, 500);
+    const gw = await createGateway(
+      baseConfig([{ name: 'q', match: { path: { prefix: '/' } }, cluster: 'up', filters: { quota: { limits: [{ name: 'daily', limit: 2, period: 'day' }] } } }], {
+        key_prefix: `it${process.pid}:`,
+      }),
+      { say: () => undefined, clock: { now: () => t }, unsafeLimitStoreTestTime: true },
+    );
+    const base = `http://127.0.0.1:${gw.ports()[0]}`;
+    try {
+      const a = await get(`${base}/x`);
+      assert.equal(a.status, 200);
+      assert.equal(a.headers['ratelimit-policy'], '"daily";q=2;w=86400');
+      assert.equal(a.headers['ratelimit'], '"daily";r=1;t=2');
+      assert.equal((await get(`${base}/x`)).status, 200);
+      const refused = await get(`${base}/x`);
+      assert.equal(refused.status, 429);
+      assert.equal(JSON.parse(refused.text).code, 'quota.exhausted');
+      assert.equal(refused.headers['retry-after'], '2');
+      assert.equal(refused.headers['ratelimit'], '"daily";r=0;t=2');
+      t = Date.UTC(2026, 6, 2, 0, 0, 0, 0);
+      const next = await get(`${base}/x`);
+      assert.equal(next.status, 200);
+      assert.equal(next.headers['ratelimit'], '"daily";r=1;t=86400');
+    } finally {
+      await gw.stop();
+    }
+  });
+});

@@ -72,11 +72,21 @@ test('a POST is never retried by default; GET is; retry_non_idempotent replays t
     const g = await get(`${gh.url}/g`);
     assert.equal(g.status, 503, 'the last answer stands when retries run out');
     assert.equal(total(), 3, 'GET: first attempt + 1 retry');
+    const gets = [...ups[0]!.requests, ...ups[1]!.requests].filter((r) => r.url === '/g');
+    assert.ok(gets.every((r) => r.headers['content-length'] === undefined && r.headers['transfer-encoding'] === undefined), 'a GET is retried without a body');
     const o = await request(`${gh.url}/opt-in`, { method: 'POST', body: 'replay-me' });
     await o.body.dump();
     assert.equal(total(), 5, 'opt-in POST retried');
     const bodies = [...ups[0]!.requests, ...ups[1]!.requests].filter((r) => r.url === '/opt-in').map((r) => r.body.toString());
     assert.deepEqual(bodies, ['replay-me', 'replay-me'], 'the body was sent whole both times');
+    // Over max_replay_bytes (default 64 KiB): streamed once, not kept, not retried.
+    const big = Buffer.alloc(100 * 1024, 'b');
+    const o2 = await request(`${gh.url}/opt-in/big`, { method: 'POST', body: big });
+    await o2.body.dump();
+    assert.equal(o2.statusCode, 503);
+    assert.equal(total(), 6, 'a body too large to keep is not retried');
+    const seen = [...ups[0]!.requests, ...ups[1]!.requests].find((r) => r.url === '/opt-in/big')!;
+    assert.equal(seen.body.length, big.length);
   } finally {
     await gh.stop();
     await Promise.all(ups.map((u) => u.close()));
@@ -196,4 +206,33 @@ test('retry budget caps amplification: upstream attempts stay near the request c
   // With 20 requests in flight the budget allows about 4 retries in flight at once.
   assert.ok(budgeted <= 40 * 1.6, `budgeted attempts ${budgeted} for 40 requests`);
   assert.ok(budgeted > 40, 'some retries were still made');
+});
+
+test('a client that leaves during the backoff frees its retry slot; no retry is sent', async () => {
+  const [u] = await fleet(1);
+  u!.mode = '503';
+  const gh = await startGateway(spec([u!], { retry_policy: { retry_on: ['5xx'], num_retries: 1, backoff: { base_interval: '3s', max_interval: '3s' }, respect_retry_after: false } }, {}));
+  const breaker = () => gh.gw.snapshot().clusters.get('c')!.breaker;
+  try {
+    // The backoff is random in [0, 3 s): wait until a request is caught in it, then leave.
+    let caught = false;
+    for (let i = 0; i < 20 && !caught; i++) {
+      const before = u!.served();
+      const ac = new AbortController();
+      const p = request(`${gh.url}/b`, { signal: ac.signal }).then((r) => r.body.dump(), () => undefined);
+      await waitFor(() => u!.served() > before, 5000, 'the first attempt');
+      await new Promise((r) => setTimeout(r, 50));
+      caught = breaker().retries === 1;
+      ac.abort();
+      await p;
+      await waitFor(() => breaker().retries === 0 && breaker().active === 0, 5000, 'the slot back');
+    }
+    assert.ok(caught, 'a request was caught in its backoff');
+    const served = u!.served();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(u!.served(), served, 'nothing sent after the client left');
+  } finally {
+    await gh.stop();
+    await u!.close();
+  }
 });

@@ -1,26 +1,12 @@
 // The one object every layer after authentication reads (authz, limits, audit, upstream headers).
 // Every authenticator produces the same shape, so policies never care how a caller proved itself.
 import { attr } from '../../pipeline/context.js';
+import type { AuthMethod, PolicyIdentity } from '../../policy/index.js';
 
-export type AuthMethod = 'jwt' | 'sigv4' | 'api_key' | 'mtls';
+export type { AuthMethod } from '../../policy/index.js';
 
-export interface Identity {
-  readonly kind: AuthMethod;
-  /** Stable caller id: JWT `sub`, SigV4 access key's principal, API key owner, certificate SAN/subject. */
-  readonly subject: string;
-  /** JWT `iss`; for other methods the configured authority name, if any. */
-  readonly issuer: string | undefined;
-  readonly roles: readonly string[];
-  readonly scopes: readonly string[];
-  /** Verified claims (JWT payload) or method-specific attributes; never secrets. */
-  readonly claims: Readonly<Record<string, unknown>>;
-  /** API key id, SigV4 access key id, or JWT `kid`: what the logs may name instead of the secret. */
-  readonly keyId: string | undefined;
-  /** Usage plan the caller is attached to (API keys, later identities), for rate limits. */
-  readonly usagePlan: string | undefined;
-  /** Client certificate facts when the caller presented one. */
-  readonly tls: { readonly sans: readonly string[]; readonly fingerprint: string; readonly subject: string } | undefined;
-}
+/** The caller; the type lives with the policy language (policy/types.ts), which reads it. */
+export type Identity = PolicyIdentity;
 
 export const IDENTITY = attr<Identity>('identity');
 

@@ -7,6 +7,8 @@ import { isTimeZone } from '../../store/windows.js';
 import type { UsagePlanConfig } from './config.js';
 import type { LimitInput, TrafficConfig } from './engine.js';
 
+const AUTHENTICATORS = ['jwt', 'sigv4', 'api_key', 'mtls'];
+
 export function trafficIssues(cfg: GatehouseConfig): { errors: Issue[]; warnings: Issue[] } {
   const errors: Issue[] = [];
   const warnings: Issue[] = [];
@@ -43,6 +45,9 @@ export function trafficIssues(cfg: GatehouseConfig): { errors: Issue[]; warnings
       if (tc === undefined) continue;
       const base: Segment[] = ['routes', ri, 'filters', kind];
       checkPlanRef(tc.default_usage_plan, [...base, 'default_usage_plan'], true);
+      if (tc.usage_path !== undefined && !AUTHENTICATORS.some((a) => f[a] !== undefined)) {
+        warnings.push({ path: [...base, 'usage_path'], message: 'the usage endpoint answers only authenticated callers, and this route has no authenticator (jwt, sigv4, api_key, mtls): it will answer 401' });
+      }
       (tc.limits ?? []).forEach((l: LimitInput, li) => {
         const at: Segment[] = [...base, 'limits', li];
         if (l.time_zone !== undefined && !isTimeZone(l.time_zone)) {
