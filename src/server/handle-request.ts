@@ -273,7 +273,7 @@ function forwardNow(ctx: RequestContext, route: CompiledRoute, scanned: ScannedH
   const retry = route.retry;
   // Retries need a replayable body: none, one a filter buffered, or a Content-Length body small
   // enough to keep. Anything else takes the streaming path below, without retries.
-  if (retry !== undefined && retriableMethod(retry, ctx.method) && !scanned.chunked && (ctx.body !== undefined || scanned.contentLength <= retry.maxReplayBytes)) {
+  if (retry !== undefined && retriableMethod(retry, ctx.method, ctx) && !scanned.chunked && (ctx.body !== undefined || scanned.contentLength <= retry.maxReplayBytes)) {
     const ex = new RetryExchange(ctx, {
       cluster,
       policy: retry,

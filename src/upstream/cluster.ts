@@ -117,7 +117,12 @@ export class Cluster {
         maxPendingRequests: cb?.max_pending_requests ?? d.maxPendingRequests,
         maxRequests: cb?.max_requests ?? d.maxRequests,
         maxRetries: cb?.max_retries ?? d.maxRetries,
-        budget: cb?.retry_budget ? { percent: cb.retry_budget.budget_percent ?? 20, minConcurrency: cb.retry_budget.min_retry_concurrency ?? 3 } : undefined,
+        // A retry budget unless the config asks for Envoy's fixed max_retries (SECURITY.md: retries
+        // bounded by a share of the traffic).
+        budget:
+          cb?.retry_budget !== undefined || cb?.max_retries === undefined
+            ? { percent: cb?.retry_budget?.budget_percent ?? 20, minConcurrency: cb?.retry_budget?.min_retry_concurrency ?? 3 }
+            : undefined,
       },
       this.stats.overflow,
     );
@@ -149,13 +154,14 @@ export class Cluster {
     }
     const hc = cfg.health_check;
     if (hc !== undefined) {
+      const intervalMs = hc.interval !== undefined ? parseDuration(hc.interval) : 10_000;
       this.health = new ActiveHealthChecker(
         {
           path: hc.path,
           host: hc.host,
-          intervalMs: hc.interval !== undefined ? parseDuration(hc.interval) : 10_000,
+          intervalMs,
           timeoutMs: hc.timeout !== undefined ? parseDuration(hc.timeout) : 2_000,
-          jitterMs: hc.jitter !== undefined ? parseDuration(hc.jitter) : 1_000,
+          jitterMs: hc.jitter !== undefined ? parseDuration(hc.jitter) : Math.min(1_000, Math.round(intervalMs / 10)),
           healthyThreshold: hc.healthy_threshold ?? 2,
           unhealthyThreshold: hc.unhealthy_threshold ?? 3,
           expected: hc.expected_statuses ? new Set(hc.expected_statuses) : undefined,

@@ -45,7 +45,7 @@ export function upstreamSchemas<D extends TSchema, S extends TSchema>(units: { D
       expected_statuses: T.Optional(T.Array(Status, { minItems: 1, description: 'Statuses that pass (default 200 to 299)' })),
     },
     'Active HTTP health checks, run on their own connection per endpoint, never on the request path. interval 10s, ' +
-      'timeout 2s, jitter 1s (a random 0..jitter is added to every interval) by default. Endpoints start healthy and the first ' +
+      'timeout 2s, jitter a tenth of the interval up to 1s (a random 0..jitter is added to every interval) by default. Endpoints start healthy and the first ' +
       'probe runs at once; a passing probe also ends an outlier ejection',
   );
   const OutlierDetection = obj(
@@ -57,7 +57,9 @@ export function upstreamSchemas<D extends TSchema, S extends TSchema>(units: { D
       base_ejection_time: T.Optional(Duration),
       max_ejection_time: T.Optional(Duration),
       interval: T.Optional(Duration),
-      max_ejection_percent: T.Optional(Percent('At most this share of the endpoints is ejected at once, but always at least one (default 10)')),
+      max_ejection_percent: T.Optional(
+        T.Number({ minimum: 0, maximum: 50, description: 'At most this share of the endpoints is ejected at once, but always at least one (default 10; at most 50, SECURITY.md)' }),
+      ),
     },
     'Passive health (outlier detection), in Envoy terms and with its defaults: an ejected endpoint gets no traffic for ' +
       'base_ejection_time (30s) × its number of ejections, capped by max_ejection_time (300s, or base if larger); the count ' +
@@ -68,14 +70,16 @@ export function upstreamSchemas<D extends TSchema, S extends TSchema>(units: { D
       budget_percent: T.Optional(Percent('Retries in flight may be at most this share of the requests in flight (default 20)')),
       min_retry_concurrency: T.Optional(T.Integer({ minimum: 0, description: 'Retries always allowed in flight, whatever the share (default 3)' })),
     },
-    'Retry budget (Envoy retry_budget): when set it replaces max_retries',
+    'Retry budget (Envoy retry_budget semantics). The default when max_retries is not set: 20% with a minimum of 3, so retries cannot amplify an outage (SECURITY.md)',
   );
   const CircuitBreakers = obj(
     {
       max_connections: T.Optional(T.Integer({ minimum: 1, description: 'Connections per endpoint pool (default max_connections_per_endpoint, else 128); per endpoint because each endpoint has its own pool' })),
       max_pending_requests: T.Optional(T.Integer({ minimum: 1, description: 'Requests waiting for a connection across the cluster (default 1024); more answer 503 upstream.overflow' })),
       max_requests: T.Optional(T.Integer({ minimum: 1, description: 'Requests in flight across the cluster (default 1024); more answer 503 upstream.overflow' })),
-      max_retries: T.Optional(T.Integer({ minimum: 0, description: 'Retries in flight across the cluster (default 3); a retry over the limit is not made and the last answer stands' })),
+      max_retries: T.Optional(
+        T.Integer({ minimum: 0, description: 'A fixed cap on retries in flight across the cluster (Envoy style) instead of the default retry budget; a retry over the limit is not made and the last answer stands' }),
+      ),
       retry_budget: T.Optional(RetryBudget),
     },
     'Circuit breakers: overflow answers 503 upstream.overflow at once instead of queueing (Envoy defaults)',
@@ -135,7 +139,10 @@ export function upstreamSchemas<D extends TSchema, S extends TSchema>(units: { D
         T.Boolean({ description: "Wait as long as the upstream's Retry-After says (seconds or HTTP date) instead of the backoff; when that is past the route timeout, the answer stands (default false)" }),
       ),
       retry_non_idempotent: T.Optional(
-        T.Boolean({ description: 'Also retry POST, PATCH and other non-idempotent methods (default false: only GET, HEAD, OPTIONS, PUT, DELETE are retried)' }),
+        T.Boolean({
+          description:
+            'Also retry POST, PATCH and other non-idempotent methods (default false: only GET, HEAD, OPTIONS, PUT, DELETE, and requests carrying an Idempotency-Key header, are retried)',
+        }),
       ),
       max_replay_bytes: T.Optional(Size),
     },

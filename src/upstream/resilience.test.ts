@@ -126,6 +126,7 @@ test('retry policy: defaults, idempotency, backoff bounds, Retry-After parsing',
   assert.equal(p.onReset, false);
   assert.equal(retriableMethod(p, 'GET'), true);
   assert.equal(retriableMethod(p, 'POST'), false);
+  assert.equal(retriableMethod(p, 'POST', { header: (n) => (n === 'idempotency-key' ? 'k-1' : undefined) }), true, 'SECURITY.md: an idempotency key makes a POST retriable');
   assert.equal(retriableMethod(compileRetryPolicy({ retry_on: ['5xx'], retry_non_idempotent: true })!, 'POST'), true);
   const r = rng(9);
   for (let n = 1; n <= 6; n++) {

@@ -56,9 +56,10 @@ export function compileRetryPolicy(cfg: RouteConfig['retry_policy']): RetryPolic
   };
 }
 
-/** May this request be retried at all (method, body)? Decided once, before the first attempt. */
-export function retriableMethod(policy: RetryPolicy, method: string): boolean {
-  return policy.retryNonIdempotent || IDEMPOTENT.has(method);
+/** May this request be retried at all? Idempotent methods, requests with an Idempotency-Key
+ * (SECURITY.md), or any method when the route opts in. Decided once, before the first attempt. */
+export function retriableMethod(policy: RetryPolicy, method: string, req?: { header(lowerName: string): string | undefined }): boolean {
+  return policy.retryNonIdempotent || IDEMPOTENT.has(method) || (req !== undefined && req.header('idempotency-key') !== undefined);
 }
 
 /** Backoff before retry n (1-based): uniform in [0, min(max, (2^n − 1) · base)). */

@@ -69,14 +69,17 @@ test('a POST is never retried by default; GET is; retry_non_idempotent replays t
     assert.equal(post.statusCode, 503);
     await post.body.dump();
     assert.equal(total(), 1, 'POST: one attempt');
+    const keyed = await request(`${gh.url}/k`, { method: 'POST', body: 'once', headers: { 'idempotency-key': 'order-7' } });
+    await keyed.body.dump();
+    assert.equal(total(), 3, 'a POST with an Idempotency-Key is retried');
     const g = await get(`${gh.url}/g`);
     assert.equal(g.status, 503, 'the last answer stands when retries run out');
-    assert.equal(total(), 3, 'GET: first attempt + 1 retry');
+    assert.equal(total(), 5, 'GET: first attempt + 1 retry');
     const gets = [...ups[0]!.requests, ...ups[1]!.requests].filter((r) => r.url === '/g');
     assert.ok(gets.every((r) => r.headers['content-length'] === undefined && r.headers['transfer-encoding'] === undefined), 'a GET is retried without a body');
     const o = await request(`${gh.url}/opt-in`, { method: 'POST', body: 'replay-me' });
     await o.body.dump();
-    assert.equal(total(), 5, 'opt-in POST retried');
+    assert.equal(total(), 7, 'opt-in POST retried');
     const bodies = [...ups[0]!.requests, ...ups[1]!.requests].filter((r) => r.url === '/opt-in').map((r) => r.body.toString());
     assert.deepEqual(bodies, ['replay-me', 'replay-me'], 'the body was sent whole both times');
     // Over max_replay_bytes (default 64 KiB): streamed once, not kept, not retried.
@@ -84,7 +87,7 @@ test('a POST is never retried by default; GET is; retry_non_idempotent replays t
     const o2 = await request(`${gh.url}/opt-in/big`, { method: 'POST', body: big });
     await o2.body.dump();
     assert.equal(o2.statusCode, 503);
-    assert.equal(total(), 6, 'a body too large to keep is not retried');
+    assert.equal(total(), 8, 'a body too large to keep is not retried');
     const seen = [...ups[0]!.requests, ...ups[1]!.requests].find((r) => r.url === '/opt-in/big')!;
     assert.equal(seen.body.length, big.length);
   } finally {
