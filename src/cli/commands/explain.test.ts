@@ -151,7 +151,7 @@ test('test-policies: passing and failing cases, exit codes, file:line of each fa
 test('the quickstart policy tests pass', async () => {
   const r = await runCli(['test-policies', '-c', 'examples/quickstart.yaml']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /^4 passed, 0 failed$/m);
+  assert.match(r.stdout, /^5 passed, 0 failed$/m);
 });
 
 test('validate refuses a broken policy with the statement index and key, and lists public routes', async () => {
