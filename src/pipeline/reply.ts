@@ -8,15 +8,17 @@ import type { Reply } from './filter.js';
 import { reasonTitle } from './reasons.js';
 
 export function problemBody(reply: Reply, requestId: string): string {
-  return JSON.stringify({
-    ...reply.extensions,
+  const body: Record<string, unknown> = {
     type: `urn:gatehouse:problem:${reply.code}`,
     title: reasonTitle(reply.code),
     status: reply.status,
     detail: reply.message ?? STATUS_CODES[reply.status] ?? 'Error',
     code: reply.code,
     request_id: requestId,
-  });
+  };
+  // Extension members (RFC 9457 §3.2) follow the standard ones and can never replace them.
+  if (reply.extensions) for (const k in reply.extensions) if (!(k in body)) body[k] = reply.extensions[k];
+  return JSON.stringify(body);
 }
 
 /** Send a Reply on a live ServerResponse. Extra headers (CORS, Retry-After) come in `extra`. */
