@@ -125,10 +125,11 @@ export class HistogramFamily extends Family<HistogramSeries> {
   }
 }
 
-/** A gauge read at scrape time (connections, in-flight requests, pool state): free on the hot path. */
-export class CollectedGauge {
-  readonly type = 'gauge';
+/** A series set read at scrape time from plain numbers kept elsewhere (connections, in-flight
+ * requests, pool state, store statistics): free on the hot path. */
+class Collected {
   constructor(
+    readonly type: 'gauge' | 'counter',
     readonly name: string,
     readonly help: string,
     readonly labelNames: readonly string[],
@@ -137,24 +138,20 @@ export class CollectedGauge {
   get(): MetricSnapshot {
     const values: MetricValue[] = [];
     for (const v of this.collect()) values.push({ labels: { ...v.labels }, value: v.value });
-    return { name: this.name, help: this.help, type: 'gauge', values, aggregator: 'sum' };
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: 'sum' };
   }
   reset(): void {}
 }
 
-/** A counter read at scrape time from a plain number something else keeps (store statistics). */
-export class CollectedCounter {
-  readonly type = 'counter';
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly labelNames: readonly string[],
-    readonly collect: () => Iterable<{ labels: Labels; value: number }>,
-  ) {}
-  get(): MetricSnapshot {
-    const values: MetricValue[] = [];
-    for (const v of this.collect()) values.push({ labels: { ...v.labels }, value: v.value });
-    return { name: this.name, help: this.help, type: 'counter', values, aggregator: 'sum' };
+export class CollectedGauge extends Collected {
+  constructor(name: string, help: string, labelNames: readonly string[], collect: () => Iterable<{ labels: Labels; value: number }>) {
+    super('gauge', name, help, labelNames, collect);
   }
-  reset(): void {}
+}
+
+/** A counter whose value something else keeps (it must only grow). */
+export class CollectedCounter extends Collected {
+  constructor(name: string, help: string, labelNames: readonly string[], collect: () => Iterable<{ labels: Labels; value: number }>) {
+    super('counter', name, help, labelNames, collect);
+  }
 }
