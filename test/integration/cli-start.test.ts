@@ -32,7 +32,8 @@ async function startCli(file: string): Promise<{ child: ChildProcess; port: numb
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d));
   child.stdout!.resume();
-  for (let i = 0; i < 100; i++) {
+  // Generous: start-up takes ~2 s on a loaded 2-core machine (schema compile included).
+  for (let i = 0; i < 600; i++) {
     const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
     if (m) return { child, port: Number(m[1]), stderr: () => err };
     if (child.exitCode !== null) break;
