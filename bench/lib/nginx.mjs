@@ -30,7 +30,7 @@ ${http}
 `;
 }
 
-async function startNginx({ dir, name, http, cpu, url }) {
+async function startNginx({ dir, name, http, cpu, urls }) {
   const conf = path.join(dir, `${name}.conf`);
   writeFileSync(conf, nginxConf({ dir, name, http }));
   const proc = startPinned({
@@ -40,12 +40,14 @@ async function startNginx({ dir, name, http, cpu, url }) {
     cpu,
     logFile: path.join(dir, `${name}.out`),
   });
-  const why = await waitForHttp(url, { timeoutMs: 10000, proc });
-  if (why) {
-    await proc.stop();
-    const err = new Error(`${name}: ${why}`);
-    err.detail = [proc.tail(), tailFile(path.join(dir, `${name}-error.log`))].filter(Boolean).join('\n');
-    throw err;
+  for (const url of urls) {
+    const why = await waitForHttp(url, { timeoutMs: 10000, proc });
+    if (why) {
+      await proc.stop();
+      const err = new Error(`${name}: ${why}`);
+      err.detail = [proc.tail(), tailFile(path.join(dir, `${name}-error.log`))].filter(Boolean).join('\n');
+      throw err;
+    }
   }
   return proc;
 }
@@ -55,20 +57,26 @@ async function startNginx({ dir, name, http, cpu, url }) {
  * is raised so upstream connections never churn; all proxies then pay the same (zero) reconnect cost.
  */
 export async function startUpstream({ dir, port, cpu }) {
+  const { proc, urls } = await startUpstreams({ dir, name: 'upstream', ports: [port], cpu });
+  return { proc, url: urls[0] };
+}
+
+/** The same upstream listening on several ports (one nginx), for multi-endpoint clusters. */
+export async function startUpstreams({ dir, name, ports, cpu }) {
   const body = 'x'.repeat(BODY_BYTES);
   const http = `
   keepalive_timeout 75s;
   keepalive_requests 10000000;
   server {
-    listen 127.0.0.1:${port} backlog=4096;
+${ports.map((port) => `    listen 127.0.0.1:${port} backlog=4096;`).join('\n')}
     location / {
       default_type text/plain;
       return 200 "${body}";
     }
   }`;
-  const url = `http://127.0.0.1:${port}/`;
-  const proc = await startNginx({ dir, name: 'upstream', http, cpu, url });
-  return { proc, url };
+  const urls = ports.map((port) => `http://127.0.0.1:${port}/`);
+  const proc = await startNginx({ dir, name, http, cpu, urls });
+  return { proc, urls };
 }
 
 /**
@@ -91,6 +99,6 @@ export async function startNginxProxy({ dir, port, upstreamPort, cpu }) {
     }
   }`;
   const url = `http://127.0.0.1:${port}/`;
-  const proc = await startNginx({ dir, name: 'nginx-proxy', http, cpu, url });
+  const proc = await startNginx({ dir, name: 'nginx-proxy', http, cpu, urls: [url] });
   return { proc, url };
 }
