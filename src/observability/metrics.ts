@@ -12,6 +12,7 @@ import { CollectedCounter, CollectedGauge, CounterFamily, HistogramFamily, type 
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'OTHER'] as const;
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'none'] as const;
+const OUTCOMES = ['allow', 'deny', 'shadow_deny'] as const;
 /** Seconds; from sub-millisecond local answers to the 30 s default upstream timeout. */
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const NO_ROUTE = 'none';
@@ -42,8 +43,8 @@ interface RouteSeries {
   readonly duration: (HistogramSeries | undefined)[];
   readonly bytesIn: CounterSeries;
   readonly bytesOut: CounterSeries;
-  /** Decision series by "filter outcome code". */
-  readonly decisions: Map<string, CounterSeries>;
+  /** Decision series by filter, then reason code (or auth method for authn successes), then outcome. */
+  readonly decisions: Map<string, Map<string, (CounterSeries | undefined)[]>>;
 }
 
 interface UpstreamSeries {
@@ -160,15 +161,19 @@ export class GatewayMetrics {
     if (ds !== undefined) {
       for (let i = 0; i < ds.length; i++) {
         const d = ds[i]!;
-        const outcome = d.allowed ? 'allow' : d.enforced ? 'deny' : 'shadow_deny';
-        const code = d.code ?? 'none';
-        const key = `${d.filter} ${outcome} ${code} ${d.authMethod ?? ''}`;
-        let s = rs.decisions.get(key);
+        const o = d.allowed ? 0 : d.enforced ? 1 : 2;
+        // Nested lookups (filter, then code or auth method, then outcome): no key string per request.
+        let byFilter = rs.decisions.get(d.filter);
+        if (byFilter === undefined) rs.decisions.set(d.filter, (byFilter = new Map()));
+        const sub = d.code ?? d.authMethod ?? '';
+        let byOutcome = byFilter.get(sub);
+        if (byOutcome === undefined) byFilter.set(sub, (byOutcome = [undefined, undefined, undefined]));
+        let s = byOutcome[o];
         if (s === undefined) {
-          s = AUTHN_FILTERS.has(d.filter)
+          const code = d.code ?? 'none';
+          s = byOutcome[o] = AUTHN_FILTERS.has(d.filter)
             ? this.#authn.bind(rs.name, d.authMethod ?? (d.filter === 'authn' ? 'none' : d.filter), d.allowed ? 'success' : code)
-            : this.#decisions.bind(rs.name, d.filter, outcome, code);
-          rs.decisions.set(key, s);
+            : this.#decisions.bind(rs.name, d.filter, OUTCOMES[o]!, code);
         }
         s.inc();
       }
