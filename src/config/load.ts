@@ -163,7 +163,11 @@ async function defaultSecrets(vaultNode: unknown, env: Env, baseDir: string): Pr
   const str = async (v: unknown) => (typeof v === 'string' ? (await interpolate(v, { env, secrets: baseResolver })).value : undefined);
   const address = await str(raw.address);
   const token = await str(raw.token);
-  if (!address || !token || token.includes('${')) return createSecretResolver(base);
+  if (!address || !token || token.includes('${')) {
+    // Say why ${secret:vault:...} cannot resolve, rather than "unknown provider vault".
+    const incomplete = { name: 'vault', get: () => Promise.reject(new Error('vault: secrets.vault needs an address and a token that resolve (env or file references only)')) };
+    return createSecretResolver([...base, incomplete]);
+  }
   const timeout = typeof raw.timeout === 'string' || typeof raw.timeout === 'number' ? safeDuration(raw.timeout) : undefined;
   return createSecretResolver([
     ...base,

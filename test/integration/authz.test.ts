@@ -240,6 +240,13 @@ test('admin POST /explain answers the decision and the trace for the running con
   const bad = await request(`${gh.adminUrl}/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"request":{}}' });
   assert.equal(bad.statusCode, 400);
   assert.equal(((await bad.body.json()) as Record<string, unknown>).code, 'request.bad_request');
+  const badIdentity = await request(`${gh.adminUrl}/explain`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ request: { path: '/orders' }, identity: { subject: 7 } }),
+  });
+  assert.equal(badIdentity.statusCode, 400);
+  assert.match(String(((await badIdentity.body.json()) as Record<string, unknown>).detail), /subject must be a string/);
   const get = await request(`${gh.adminUrl}/explain`);
   assert.equal(get.statusCode, 405);
   assert.equal(get.headers.allow, 'POST');

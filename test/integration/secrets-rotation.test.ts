@@ -147,6 +147,11 @@ test('load errors name the reference and the cause, never the token', async () =
     assert.ok(!text.includes('s.wrong-token'), 'the token is not echoed');
     return true;
   });
+  const unset = configFile('unset-token.yaml', '${secret:env:GH_TEST_NO_SUCH_VAR}');
+  await assert.rejects(loadConfigFile(unset), (err: ConfigError) => {
+    assert.match(err.errors.join('\n'), /secrets\.vault needs an address and a token that resolve/);
+    return true;
+  });
   const missing = configFile('missing-field.yaml', undefined, 'nope');
   await assert.rejects(loadConfigFile(missing), /vault: secret\/apps\/orders has no string field "nope"/);
 });

@@ -146,6 +146,12 @@ test('test-policies: passing and failing cases, exit codes, file:line of each fa
   assert.equal(broken.code, 2);
   assert.match(broken.stderr, /orders\.policy-test\.yaml:4:13: tests\[0\]\.expect: must be allow or deny/);
   assert.match(broken.stderr, /tests\[0\]\.identiy: unknown key/);
+
+  writeFileSync(join(dir, 'orders.policy-test.yaml'), 'tests:\n  - name: t\n    request: { path: /orders/1 }\n    token: 42\n    expect: deny\n  - name: i\n    request: { path: /orders/1 }\n    identity: [a]\n    expect: deny\n');
+  const typed = await runCli(['test-policies', '-c', CONFIG, dir]);
+  assert.equal(typed.code, 2);
+  assert.match(typed.stderr, /tests\[0\]\.token: must be a JWT string/);
+  assert.match(typed.stderr, /tests\[1\]\.identity: must be a mapping/);
 });
 
 test('the quickstart policy tests pass', async () => {

@@ -153,6 +153,10 @@ async function readTests(file: string): Promise<Parsed> {
       if (r.method !== undefined && typeof r.method !== 'string') errors.push(`${where('request')}: request.method must be a string`);
     }
     if (t.identity !== undefined && t.token !== undefined) errors.push(`${where('token')}: give identity or token, not both`);
+    if (t.token !== undefined && typeof t.token !== 'string') errors.push(`${where('token')}: must be a JWT string`);
+    if (t.identity !== undefined && (typeof t.identity !== 'object' || t.identity === null || Array.isArray(t.identity))) {
+      errors.push(`${where('identity')}: must be a mapping (subject, roles, claims...) or a claims set`);
+    }
     let identity = t.identity as IdentityInput | undefined;
     if (typeof t.token === 'string') {
       try {
