@@ -122,6 +122,7 @@ const PROFILE_FACTORIES = {
   'gatehouse-sigv4': gatehouseSigv4Target,
   'gatehouse-authz': gatehouseAuthzTarget,
   'gatehouse-observed': gatehouseObservedTarget,
+  'gatehouse-quiet': gatehouseQuietTarget,
 };
 
 /** What to send to a target: fresh credentials for authenticated targets, a plain GET otherwise. */

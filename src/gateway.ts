@@ -11,8 +11,11 @@ import type { RequestServices } from './server/handle-request.js';
 import { createAccessLog, type AccessLog } from './observability/access-log.js';
 import { createDecisionLog, type DecisionLog } from './observability/decision-log.js';
 import { createAuditTrail, type AuditTrail } from './observability/audit.js';
+import { createAuditWebhook } from './observability/audit-webhook.js';
 import { parseDuration, parseSize } from './config/units.js';
 import { startSecretRefresh } from './secrets/rotation.js';
+import { SecretHistory } from './secrets/history.js';
+import { AdminToken } from './admin/token.js';
 import { createTracing } from './observability/tracing.js';
 import { createAdminServer, type AdminServer } from './admin/server.js';
 import { adminRoutes } from './admin/routes.js';
@@ -68,6 +71,9 @@ export async function createGateway(config: GatehouseConfig, opts: GatewayOption
   let limitStoreKey = storeConfigKey(config.rate_limit_store);
   let limitStore: LimitStore = createLimitStore(config.rate_limit_store, storeDeps);
   const deps: FilterDeps = { clock, log, baseDir, jwks: new JwksRegistry(clock, log), replay: createMemoryReplayCache({ clock }), limits: limitStore };
+  // Previous values of rotated secrets, accepted by inbound verifiers during secrets.overlap.
+  const history = new SecretHistory();
+  deps.previousSecrets = history.lookup;
   if ('ready' in limitStore && !(await (limitStore as { ready(): Promise<boolean> }).ready())) {
     say('warning: rate_limit_store: redis not reachable yet; limits use their on_store_error mode until it is');
   }
@@ -93,7 +99,7 @@ export async function createGateway(config: GatehouseConfig, opts: GatewayOption
   const decisionLog = createDecisionLog({ enabled: config.decision_log?.enabled ?? false, path: config.decision_log?.path ? resolve(baseDir, config.decision_log.path) : undefined });
   // Tracing loads the OpenTelemetry SDK only when configured; absent, requests never touch it.
   const tracing = config.tracing !== undefined ? await createTracing(config.tracing, { version: packageVersion(), log }) : undefined;
-  const audit = config.audit?.enabled ? await startAudit(config.audit, baseDir, log, () => metrics.auditWriteFailed()) : undefined;
+  const audit = config.audit?.enabled ? await startAudit(config.audit, baseDir, log, metrics) : undefined;
   const svc: RequestServices = {
     snapshot: () => snap,
     metrics,
@@ -110,9 +116,11 @@ export async function createGateway(config: GatehouseConfig, opts: GatewayOption
 
   const adminCfg = config.admin ?? {};
   let admin: AdminServer | undefined;
+  const adminToken = new AdminToken(clock, say);
+  adminToken.set(adminCfg.token, []);
   if (adminCfg.enabled !== false) {
     const routes = adminRoutes({ snapshot: () => snap, draining: () => draining, metrics, secretPaths: () => secretPaths });
-    admin = createAdminServer(adminCfg.address ?? '127.0.0.1', adminCfg.port ?? 9901, routes, adminCfg.token);
+    admin = createAdminServer(adminCfg.address ?? '127.0.0.1', adminCfg.port ?? 9901, routes, adminToken);
   }
 
   try {
@@ -138,9 +146,13 @@ export async function createGateway(config: GatehouseConfig, opts: GatewayOption
       const nextKey = storeConfigKey(next.rate_limit_store);
       const oldStore = limitStore;
       if (nextKey !== limitStoreKey) deps.limits = createLimitStore(next.rate_limit_store, storeDeps);
+      // A rotation (only secret values changed) files each replaced value under its successor for secrets.overlap.
+      const overlapMs = next.secrets?.overlap === undefined ? 0 : parseDuration(next.secrets.overlap);
+      const rotation = history.update({ config: old.config, secretPaths }, { config: next, secretPaths: nextSecretPaths ?? [] }, overlapMs, clock.now());
       try {
         snap = compileSnapshot(next, { baseDir, deps, previous: old, upstream });
       } catch (err) {
+        rotation.undo();
         if (deps.limits !== oldStore) void deps.limits!.close();
         deps.limits = oldStore;
         metrics.configReloaded(false);
@@ -149,6 +161,10 @@ export async function createGateway(config: GatehouseConfig, opts: GatewayOption
       metrics.configReloaded(true);
       if (JSON.stringify(next.tracing) !== JSON.stringify(config.tracing)) say('warning: tracing settings are read at start-up; restart to apply the changes');
       secretPaths = nextSecretPaths ?? [];
+      adminToken.set(next.admin?.token, next.admin?.token === undefined ? [] : history.lookup(next.admin.token));
+      for (const r of rotation.rotated) {
+        say(`secret at ${r.path} rotated; ${overlapMs > 0 ? `previous value accepted until ${new Date(r.until).toISOString()}` : 'previous value refused at once (secrets.overlap is 0)'}`);
+      }
       if (deps.limits !== oldStore) {
         limitStore = deps.limits!;
         limitStoreKey = nextKey;
@@ -257,10 +273,26 @@ export async function startGateway(opts: { configPath: string; demoUpstream?: bo
 }
 
 /** The audit trail from its config section (defaults: 100MiB files, daily rotation, 1 s flush, 1 min checkpoints). */
-function startAudit(a: NonNullable<GatehouseConfig['audit']>, baseDir: string, log: pino.Logger, onFailure: () => void): Promise<AuditTrail> {
+function startAudit(a: NonNullable<GatehouseConfig['audit']>, baseDir: string, log: pino.Logger, metrics: GatewayMetrics): Promise<AuditTrail> {
   const dur = (v: string | number | undefined, d: number) => (v === undefined ? d : parseDuration(v));
+  const w = a.webhook;
   return createAuditTrail({
-    dir: resolve(baseDir, a.dir),
+    sink: a.sink ?? 'file',
+    dir: a.dir === undefined ? undefined : resolve(baseDir, a.dir),
+    webhook:
+      w === undefined
+        ? undefined
+        : createAuditWebhook({
+            url: w.url,
+            headers: w.headers ?? {},
+            batchSize: w.batch_size ?? 500,
+            flushIntervalMs: dur(w.flush_interval, 1000),
+            timeoutMs: dur(w.timeout, 5000),
+            maxQueue: w.max_queue ?? 100_000,
+            log,
+            onFailure: () => metrics.auditWebhookFailed(),
+            onDropped: (n) => metrics.auditWebhookDropped(n),
+          }),
     key: a.hmac_key ? Buffer.from(a.hmac_key) : undefined,
     maxFileBytes: a.max_file_size === undefined ? 100 * 1024 * 1024 : parseSize(a.max_file_size),
     rotateIntervalMs: dur(a.rotate_interval, 24 * 3600_000),
@@ -270,6 +302,6 @@ function startAudit(a: NonNullable<GatehouseConfig['audit']>, baseDir: string, l
     includeNotFound: a.include_not_found !== false,
     includePublic: a.include_public !== false,
     log,
-    onFailure,
+    onFailure: () => metrics.auditWriteFailed(),
   });
 }

@@ -149,7 +149,7 @@ function authVerdict(rows) {
     const cpu = a.cpuVsBaseline === null ? '' : `; CPU/req ${a.cpuVsBaseline.toFixed(2)}x (${fmtAdded(a.cpuAddedVsBaseline)})`;
     return `${hi}${at}${cpu}${a.errors > 0 ? `; WARNING: ${a.errors} wrk errors/non-2xx` : ''}`;
   };
-  const why = (a) => (a.status !== 'ok' ? a.status : !a.baselineOk ? `${a.baseline} not measured` : 'no same-round pair with gatehouse');
+  const why = (a) => (a.status !== 'ok' ? a.status : !a.baselineOk ? `${a.baseline} not measured` : `no same-round pair with ${a.baseline}`);
   const j = rows.find((r) => r.name === GATEHOUSE_JWT);
   if (j) {
     const name = `Hot-JWT route req/s >= ${TARGET_JWT_RATIO}x the no-auth Gatehouse route`;

@@ -15,7 +15,8 @@ test('values from secret references and secret-named fields are redacted; everyt
         filters: { api_key: { keys: [{ id: 'k1', hash: 'sha256:abc', owner: 'o' }] }, custom: { url: 'https://user-from-env' } },
       },
     ],
-    clusters: [{ name: 'c', endpoints: ['http://127.0.0.1:9000'] }],
+    clusters: [{ name: 'c', endpoints: ['http://127.0.0.1:9000'], aws_sigv4: { region: 'eu-west-1', service: 'execute-api', access_key_id: 'AKIDLITERAL', secret_access_key: 'literal-aws-secret', session_token: 'literal-token' } }],
+    audit: { enabled: true, dir: '/tmp/a', hmac_key: 'literal-hmac-key-0123456789' },
   } as unknown as GatehouseConfig;
   const out = redactConfig(config, ['routes[0].filters.custom.url']) as any;
   assert.equal(out.admin.token, '[redacted]');
@@ -25,5 +26,10 @@ test('values from secret references and secret-named fields are redacted; everyt
   assert.equal(out.routes[0].filters.api_key.keys[0].id, 'k1');
   assert.equal(out.routes[0].filters.custom.url, '[redacted]', 'a secret-sourced value, whatever its key');
   assert.equal(out.clusters[0].endpoints[0], 'http://127.0.0.1:9000');
+  // Written inline (validate warns), they are still never shown.
+  assert.equal(out.clusters[0].aws_sigv4.secret_access_key, '[redacted]');
+  assert.equal(out.clusters[0].aws_sigv4.session_token, '[redacted]');
+  assert.equal(out.clusters[0].aws_sigv4.access_key_id, 'AKIDLITERAL');
+  assert.equal(out.audit.hmac_key, '[redacted]');
   assert.equal((config as any).admin.token, 'admin-token-value-123', 'the running config is not modified');
 });

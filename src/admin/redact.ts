@@ -4,7 +4,7 @@ import { formatKeyPath, type Segment } from '../config/key-path.js';
 import type { GatehouseConfig } from '../config/schema.js';
 
 /** Field names that hold secrets or secret-derived material wherever they appear. */
-const SENSITIVE = new Set(['secret', 'secrets', 'password', 'token', 'session_tokens', 'hash', 'client_secret', 'private_key']);
+const SENSITIVE = new Set(['secret', 'secrets', 'password', 'token', 'session_tokens', 'hash', 'client_secret', 'private_key', 'secret_access_key', 'session_token', 'hmac_key']);
 /** Static credentials sent upstream or to a collector (request_headers.set/add, tracing.headers). */
 const SENSITIVE_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'x-amz-security-token']);
 export const REDACTED = '[redacted]';

@@ -1,8 +1,9 @@
 // The admin listener (127.0.0.1 by default). Subsystems contribute routes; this file only mounts
 // them. JSON answers; unknown paths get the same problem+json shape as the data path.
 import http from 'node:http';
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { sendReply } from '../pipeline/reply.js';
+import type { AdminToken } from './token.js';
 
 export type AdminRoute = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -21,14 +22,12 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
 /** Endpoints probes call without credentials. */
 const OPEN = new Set(['/healthz', '/ready']);
 
-export function createAdminServer(address: string, port: number, routes: ReadonlyMap<string, AdminRoute>, token?: string): AdminServer {
-  // Compared as SHA-256 digests with timingSafeEqual: constant time, whatever the lengths.
-  const expected = token === undefined ? undefined : createHash('sha256').update(`Bearer ${token}`).digest();
+/** `token`: admin.token (it follows reloads; see token.ts); without one, or while it is unset, no credential is asked for. */
+export function createAdminServer(address: string, port: number, routes: ReadonlyMap<string, AdminRoute>, token?: Pick<AdminToken, 'required' | 'check'>): AdminServer {
   const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
-    if (expected !== undefined && !OPEN.has(path)) {
-      const got = createHash('sha256').update(req.headers.authorization ?? '').digest();
-      if (!timingSafeEqual(got, expected)) {
+    if (token?.required === true && !OPEN.has(path)) {
+      if (!token.check(req.headers.authorization)) {
         req.resume();
         return sendReply(
           res,

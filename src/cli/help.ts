@@ -21,7 +21,7 @@ Run 'gatehouse COMMAND --help' for a command's options.
 `;
 
 export const COMMAND_HELP: Record<string, string> = {
-  audit: `Usage: gatehouse audit verify PATH... [--key-env NAME | --key-file FILE] [--checkpoint FILE]
+  audit: `Usage: gatehouse audit verify PATH... [--key-env NAME | --key-file FILE] [--checkpoint FILE] [--mixed]
 
 Verify audit trails written by the gateway (audit.dir): every chain (one per gateway process,
 continued across rotated files) is checked record by record: hash, link to the previous record,
@@ -33,6 +33,9 @@ Options:
   --key-env NAME      Read the HMAC key from environment variable NAME
   --key-file FILE     Read the HMAC key from FILE
   --checkpoint FILE   Check the chain still contains every checkpointed record
+  --mixed             PATH is a captured stdout stream (audit.sink: stdout): skip the access-log
+                      and decision-log lines between audit records (a removed or edited record
+                      still breaks the chain)
   -h, --help          Show this help
 
 Exit status: 0 every chain intact, 1 something is broken, 2 bad usage.

@@ -6,7 +6,7 @@ import type { Filter, FilterDeps } from '../pipeline/filter.js';
 import { parseDuration, parseSize } from './units.js';
 import { Router } from '../routing/router.js';
 import { compileCidrs } from '../server/cidr.js';
-import { createCluster, type Cluster, type UpstreamDeps } from '../upstream/cluster.js';
+import { clusterConfigKey, createCluster, type Cluster, type UpstreamDeps } from '../upstream/cluster.js';
 import { compileRetryPolicy } from '../upstream/retry.js';
 import { compileFault } from '../upstream/traffic.js';
 import { FILTERS } from '../filters/registry.js';
@@ -73,10 +73,18 @@ export interface CompileOptions {
 export function compileSnapshot(config: GatehouseConfig, opts: CompileOptions): Snapshot {
   const limits = resolveLimits(config.limits);
   const clusters = new Map<string, Cluster>();
+  // Signing (aws_sigv4) reads the filters' clock, so tests that fix the clock fix signatures too.
+  const upstream: UpstreamDeps = { ...opts.upstream, clock: opts.upstream?.clock ?? opts.deps.clock };
+  /** Signer swaps of reused clusters (rotated credentials), made once the snapshot compiled. */
+  const resigned: (() => void)[] = [];
   for (const c of config.clusters) {
     const old = opts.previous?.clusters.get(c.name);
     // A changed cluster of the same name continues the old one's counters (monotonic metrics).
-    clusters.set(c.name, old && old.configKey === JSON.stringify(c) ? old : createCluster(c, opts.baseDir, opts.upstream, old));
+    if (old && old.configKey === clusterConfigKey(c)) {
+      clusters.set(c.name, old);
+      const swap = old.resign(c);
+      if (swap !== undefined) resigned.push(swap);
+    } else clusters.set(c.name, createCluster(c, opts.baseDir, upstream, old));
   }
   // Everything created so far is released if a later route fails to compile, so a failed reload
   // leaves no watchers, timers or pools behind (the running snapshot's reused clusters excepted).
@@ -94,7 +102,7 @@ export function compileSnapshot(config: GatehouseConfig, opts: CompileOptions): 
     release();
     throw err;
   }
-  return {
+  const snap: Snapshot = {
     config,
     limits,
     trustedProxies: compileCidrs(config.trusted_proxies ?? []),
@@ -102,6 +110,8 @@ export function compileSnapshot(config: GatehouseConfig, opts: CompileOptions): 
     clusters,
     websocket: routes.some((r) => r.websocket),
   };
+  for (const swap of resigned) swap();
+  return snap;
 }
 
 function compileRoutes(config: GatehouseConfig, clusters: Map<string, Cluster>, limits: ResolvedLimits, opts: CompileOptions, created: Filter[]): CompiledRoute[] {

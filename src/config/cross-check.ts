@@ -7,6 +7,7 @@ import type { Issue } from './yaml-tree.js';
 import { lowerFirst } from './issues.js';
 import { checkAuthorization } from './check-authorization.js';
 import { checkAudit } from './check-audit.js';
+import { checkSecrets } from './check-secrets.js';
 import { trafficIssues } from '../filters/rate-limit/cross-check.js';
 import { clusterResilienceIssues, routeResilienceIssues } from '../upstream/cross-check.js';
 import type { ClusterConfig, GatehouseConfig, HeaderOpsConfig, RouteConfig, StringMatchConfig } from './schema.js';
@@ -41,6 +42,7 @@ export function crossCheck(cfg: GatehouseConfig): CrossCheckResult {
   out.warnings.push(...traffic.warnings);
   checkAuthorization(cfg, out);
   checkAudit(cfg, out);
+  checkSecrets(cfg, out);
   return out;
 }
 

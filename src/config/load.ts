@@ -11,6 +11,7 @@ import { TreeLimitError, yamlToPlain, type Issue } from './yaml-tree.js';
 import { validateConfig } from './validate.js';
 import { parseDuration } from './units.js';
 import { vaultSecrets } from '../secrets/vault.js';
+import { literalSecretIssues } from '../upstream/cross-check.js';
 
 export interface LoadedConfig {
   config: GatehouseConfig;
@@ -113,7 +114,7 @@ export async function loadConfigText(text: string, fileName: string, opts: LoadO
   if (allErrors.length > 0 || !result.config) throw new ConfigError(scrub(sortIssues(allErrors)));
   return {
     config: result.config,
-    warnings: scrub(sortIssues([...warnings, ...format(warnIssues), ...result.warnings])),
+    warnings: scrub(sortIssues([...warnings, ...format(warnIssues), ...result.warnings, ...format(literalSecretIssues(result.config, secretPaths))])),
     secretPaths: [...secretPaths].sort(),
     file: fileName,
   };

@@ -218,10 +218,33 @@ export const AccessLog = obj(
   'The access log',
 );
 
+export const AuditWebhook = obj(
+  {
+    url: T.String({ pattern: '^https?://', description: 'Collector URL; every sealed record and checkpoint is POSTed here as NDJSON, in chain order' }),
+    headers: T.Optional(
+      T.Record(T.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }), T.String(), {
+        description: 'Headers sent with every POST, e.g. authorization: "Bearer ${secret:env:SIEM_TOKEN}" (use secret references for credentials)',
+      }),
+    ),
+    batch_size: T.Optional(T.Integer({ minimum: 1, maximum: 10_000, description: 'Records per POST (default 500)' })),
+    flush_interval: T.Optional(Duration),
+    timeout: T.Optional(Duration),
+    max_queue: T.Optional(T.Integer({ minimum: 1, maximum: 10_000_000, description: 'Records held while the collector is down (default 100000); beyond it the oldest are dropped and counted' })),
+  },
+  'An HTTP copy of the audit trail off the host: batched (flush_interval default 1s), retried with backoff (timeout default 5s per POST). ' +
+    'The local chain stays the record of truth; undelivered records are counted in gatehouse_audit_webhook_dropped_total',
+);
+
 export const Audit = obj(
   {
     enabled: T.Optional(T.Boolean({ description: 'Write the audit trail (default false)' })),
-    dir: T.String({ description: 'Folder for the chain files (one chain per gateway process, rotated files named gatehouse-audit-<time>-<pid>-<n>.jsonl)' }),
+    sink: T.Optional(
+      T.Union([T.Literal('file'), T.Literal('stdout')], {
+        description: 'file (default): rotating chain files in dir; stdout: one chain per process on standard output, beside the access log',
+      }),
+    ),
+    dir: T.Optional(T.String({ description: 'Folder for the chain files, required by the file sink (one chain per gateway process, rotated files named gatehouse-audit-<time>-<pid>-<n>.jsonl)' })),
+    webhook: T.Optional(AuditWebhook),
     hmac_key: T.Optional(
       T.String({ minLength: 16, description: 'Key for the HMAC over every record hash (use a secret reference); without it the chain is unkeyed' }),
     ),
@@ -240,6 +263,14 @@ export const Audit = obj(
 export const Secrets = obj(
   {
     refresh_interval: T.Optional(Duration),
+    overlap: T.Optional(
+      T.Union(Duration.anyOf, {
+        description:
+          'After a rotation, how long the previous value of a rotated secret still verifies inbound credentials (sigv4 secrets and ' +
+          'session tokens, jwt HS256/384/512 secrets, admin.token). Default 0: the previous value is refused at once (right after a ' +
+          'leak); e.g. 5m for routine rotations while clients pick up the new value. At most 24h',
+      }),
+    ),
     vault: T.Optional(
       obj(
         {
@@ -254,7 +285,8 @@ export const Secrets = obj(
     ),
   },
   'Secret providers beyond env and file, and rotation. refresh_interval (default 0: off): how often secret references are ' +
-    're-read; a changed value is applied like a reload (new requests use it, in-flight ones finish, nothing restarts)',
+    're-read; a changed value is applied like a reload (new requests use it, in-flight ones finish, nothing restarts). ' +
+    'overlap (default 0: off): how long the previous value of a rotated inbound credential still verifies',
 );
 
 export const DecisionLog = obj(

@@ -24,14 +24,27 @@ export interface AccessLog {
   flush(): Promise<void>;
 }
 
-const round = (ms: number) => Math.round(ms * 1000) / 1000;
+/** ".000" .. ".999": the fraction of a millisecond duration, looked up instead of formatted. */
+const FRACTIONS = Array.from({ length: 1000 }, (_, i) => `.${String(i).padStart(3, '0')}`);
+
+/**
+ * A duration in ms with microsecond resolution ("12.345"). Number#toString on a fractional double
+ * runs the shortest-round-trip algorithm (~250 ns measured, twice per line); integer halves and a
+ * table cost ~70 ns. Same JSON number, only the trailing zeros are kept.
+ */
+export function formatMs(ms: number): string {
+  const us = Math.round(ms * 1000);
+  const whole = Math.floor(us / 1000);
+  return `${whole}${FRACTIONS[us - whole * 1000]}`;
+}
 
 // Profiling showed the line builder at ~10% of the proxy's CPU when every string went through
 // JSON.stringify and every line through Date#toISOString. Now: values the gateway produced or
-// validated itself (request id, IP, method token, normalized host, route/cluster names from the
-// config schema's pattern, URL origins, reason codes) cannot contain a quote, backslash or control
-// character and are written as they are; the path is checked and escaped only when needed; the
-// timestamp's second-resolution prefix is formatted once per second.
+// validated itself (request id: a UUID or a client id that passed PLAIN_ID; IP; the method, a token
+// Node's parser accepted; the normalized host; route/cluster names from the config schema's
+// pattern; URL origins; reason codes) cannot contain a quote, backslash or control character and
+// are written as they are; the path is checked and escaped only when needed; the timestamp's
+// second-resolution prefix is formatted once per second.
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
 export const quoted = (v: string) => (NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`);
 const plain = (v: string | undefined) => (v === undefined ? 'null' : `"${v}"`);
@@ -51,11 +64,11 @@ export function isoTime(ms: number): string {
 export function formatAccessLine(ctx: RequestContext, now: number, wallClock: number): string {
   const r = ctx.route;
   return (
-    `{"time":"${isoTime(wallClock)}","request_id":${quoted(ctx.id)}${traceField(ctx.traceId)},"client_ip":"${ctx.clientIp}"` +
-    `,"method":${quoted(ctx.method)},"host":${quoted(ctx.host)},"path":${quoted(ctx.path)},"route":${plain(r?.name)}` +
+    `{"time":"${isoTime(wallClock)}","request_id":"${ctx.id}"${traceField(ctx.traceId)},"client_ip":"${ctx.clientIp}"` +
+    `,"method":"${ctx.method}","host":"${ctx.host}","path":${quoted(ctx.path)},"route":${plain(r?.name)}` +
     `,"cluster":${plain(r?.cluster.name)},"endpoint":${plain(ctx.endpoint)},"status":${ctx.status},"code":${plain(ctx.code)}` +
-    `,"bytes_in":${ctx.bytesIn},"bytes_out":${ctx.bytesOut},"duration_ms":${round(now - ctx.start)}` +
-    `,"upstream_ms":${ctx.upstreamStart ? round((ctx.upstreamHeadersAt || now) - ctx.upstreamStart) : 'null'}` +
+    `,"bytes_in":${ctx.bytesIn},"bytes_out":${ctx.bytesOut},"duration_ms":${formatMs(now - ctx.start)}` +
+    `,"upstream_ms":${ctx.upstreamStart ? formatMs((ctx.upstreamHeadersAt || now) - ctx.upstreamStart) : 'null'}` +
     (ctx.decisions === undefined ? '}\n' : `,"decisions":${formatDecisions(ctx.decisions)}}\n`)
   );
 }

@@ -1,6 +1,7 @@
 // The audit trail: one hash-chained JSON record per request (allowed and denied), written to
-// rotating files by a buffered writer that never blocks the request path — except on routes with
-// `audit: required`, where a record is durably written (fsync) before the upstream is called.
+// rotating files (or stdout) by a buffered writer that never blocks the request path — except on
+// routes with `audit: required`, where a record is durably written (fsync; on stdout: handed to
+// the OS) before the upstream is called. An optional webhook copies every record off the host.
 // Records name the caller (subject, issuer, auth method, roles) but never a token, key or secret.
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -8,13 +9,19 @@ import type { Logger } from 'pino';
 import type { RequestContext } from '../pipeline/context.js';
 import { IDENTITY } from '../filters/common/identity.js';
 import { GENESIS, seal } from './audit-chain.js';
+import { createLineSink } from './line-sink.js';
+import type { AuditWebhook } from './audit-webhook.js';
 
 /** Records kept in memory while the disk refuses writes; beyond it the oldest are dropped (and counted). */
 const MAX_PENDING = 100_000;
 
 export interface AuditOptions {
+  /** `file` (default): rotating files in `dir`; `stdout`: one chain on standard output. */
+  sink?: 'file' | 'stdout';
   /** Folder the chain files go to; one file set per process (the pid is in the name). */
-  dir: string;
+  dir: string | undefined;
+  /** Also POST every sealed record and checkpoint here. */
+  webhook?: AuditWebhook | undefined;
   /** HMAC key (from a secret reference); without it the chain is unkeyed. */
   key: Buffer | undefined;
   maxFileBytes: number;
@@ -77,7 +84,12 @@ export function auditRecord(ctx: RequestContext, now: number | undefined, phase:
 }
 
 export async function createAuditTrail(o: AuditOptions): Promise<AuditTrail> {
-  await mkdir(o.dir, { recursive: true });
+  const toStdout = o.sink === 'stdout';
+  if (!toStdout && o.dir === undefined) throw new Error('audit.dir is required for the file sink');
+  if (!toStdout) await mkdir(o.dir!, { recursive: true });
+  // stdout shares the access log's writer, so lines of the two never interleave mid-line.
+  const stdout = toStdout ? createLineSink(undefined) : undefined;
+  const webhook = o.webhook;
   const stats = { written: 0, failures: 0 };
   let prev = GENESIS;
   let seq = 0;
@@ -93,12 +105,20 @@ export async function createAuditTrail(o: AuditOptions): Promise<AuditTrail> {
 
   const nextName = () => {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    return join(o.dir, `gatehouse-audit-${stamp}-${process.pid}-${++fileIndex}.jsonl`);
+    return join(o.dir!, `gatehouse-audit-${stamp}-${process.pid}-${++fileIndex}.jsonl`);
   };
   const append = (rec: Record<string, unknown>) => {
     const s = seal({ seq: ++seq, prev, ...rec }, o.key);
     prev = s.hash;
     return s.line;
+  };
+  /** Every chain starts with a file_start record: one per file, or one for the stdout stream. */
+  const startStdout = () => {
+    fileName = 'stdout';
+    fileOpenedAt = Date.now();
+    const line = append({ type: 'file_start', time: new Date().toISOString(), previous_file: null, stream: 'stdout', pid: process.pid });
+    stdout!.append(line);
+    webhook?.push([line]);
   };
   const rotate = async () => {
     const previous = fileName;
@@ -111,6 +131,7 @@ export async function createAuditTrail(o: AuditOptions): Promise<AuditTrail> {
     const line = append({ type: 'file_start', time: new Date().toISOString(), previous_file: previous ? basename(previous) : null, pid: process.pid });
     await file.write(line);
     fileBytes += Buffer.byteLength(line);
+    webhook?.push([line]);
   };
   const fail = (err: unknown) => {
     stats.failures++;
@@ -121,16 +142,20 @@ export async function createAuditTrail(o: AuditOptions): Promise<AuditTrail> {
   const drain = (sync: boolean): Promise<void> => {
     writing = writing.then(async () => {
       if (pending.length === 0 && !sync) return;
-      if (!file || fileBytes >= o.maxFileBytes || Date.now() - fileOpenedAt >= o.rotateIntervalMs) await rotate();
+      if (stdout !== undefined) {
+        if (fileName === '') startStdout();
+      } else if (!file || fileBytes >= o.maxFileBytes || Date.now() - fileOpenedAt >= o.rotateIntervalMs) await rotate();
       const batch = pending;
       pending = [];
       const savedSeq = seq;
       const savedPrev = prev;
-      let out = '';
-      for (const rec of batch) out += append(rec);
+      const lines: string[] = [];
+      for (const rec of batch) lines.push(append(rec));
+      const out = lines.join('');
       if (out !== '') {
         try {
-          await file!.write(out);
+          if (stdout !== undefined) stdout.append(out);
+          else await file!.write(out);
         } catch (err) {
           // Keep the records (up to a bound) and the chain position for the next attempt.
           seq = savedSeq;
@@ -140,8 +165,9 @@ export async function createAuditTrail(o: AuditOptions): Promise<AuditTrail> {
         }
         fileBytes += Buffer.byteLength(out);
         stats.written += batch.length;
+        webhook?.push(lines);
       }
-      if (sync) await file!.sync();
+      if (sync) await (stdout !== undefined ? stdout.flush() : file!.sync());
     });
     const done = writing;
     writing = writing.catch(fail);
@@ -153,15 +179,19 @@ export async function createAuditTrail(o: AuditOptions): Promise<AuditTrail> {
   timer.unref();
   let checkpointTimer: NodeJS.Timeout | undefined;
   const checkpoint = async () => {
+    if (!o.checkpointPath && !webhook) return;
+    const line = `${JSON.stringify({ type: 'checkpoint', time: new Date().toISOString(), file: basename(fileName), seq, hash: prev, pid: process.pid })}\n`;
+    // Off the host, a checkpoint is what reveals that the newest local records were deleted.
+    webhook?.push([line]);
     if (!o.checkpointPath) return;
     const cp = await open(o.checkpointPath, 'a', 0o600);
     try {
-      await cp.write(`${JSON.stringify({ time: new Date().toISOString(), file: basename(fileName), seq, hash: prev, pid: process.pid })}\n`);
+      await cp.write(line);
     } finally {
       await cp.close();
     }
   };
-  if (o.checkpointPath) {
+  if (o.checkpointPath || webhook) {
     checkpointTimer = setInterval(() => void checkpoint().catch(fail), o.checkpointIntervalMs);
     checkpointTimer.unref();
   }
@@ -194,6 +224,7 @@ export async function createAuditTrail(o: AuditOptions): Promise<AuditTrail> {
       await checkpoint().catch(() => undefined);
       await writing;
       await file?.close().catch(() => undefined);
+      await webhook?.close();
     },
   };
 }

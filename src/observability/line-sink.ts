@@ -15,8 +15,18 @@ export interface LineSink {
   flush(): Promise<void>;
 }
 
-/** `path` undefined: stdout. */
+let stdoutSink: LineSink | undefined;
+
+/**
+ * `path` undefined: stdout. Every stdout writer (access log, decision log, audit trail) shares one
+ * sink: two asynchronous writers on fd 1 could split a line when a pipe write is partial.
+ */
 export function createLineSink(path: string | undefined): LineSink {
+  if (path === undefined) return (stdoutSink ??= makeSink(undefined));
+  return makeSink(path);
+}
+
+function makeSink(path: string | undefined): LineSink {
   const dest = pino.destination({ dest: path ?? 1, sync: false, mkdir: true });
   let batch = '';
   let timer: NodeJS.Timeout | undefined;

@@ -8,6 +8,7 @@ import type { RequestContext } from '../pipeline/context.js';
 import type { CompiledRoute } from '../config/snapshot.js';
 import type { Cluster } from '../upstream/cluster.js';
 import { upstreamResilienceMetrics } from '../upstream/metrics.js';
+import { PREVIOUS_CREDENTIAL_CODE } from '../filters/common/identity.js';
 import { CollectedCounter, CollectedGauge, CounterFamily, HistogramFamily, type CounterSeries, type HistogramSeries, type Labels } from './series.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'OTHER'] as const;
@@ -85,15 +86,22 @@ export class GatewayMetrics {
   readonly #upDuration = new HistogramFamily('gatehouse_upstream_response_duration_seconds', 'Time from dispatch to the upstream response head', ['cluster', 'endpoint'], DURATION_BUCKETS);
   readonly #upFailures = new CounterFamily('gatehouse_upstream_failures_total', 'Upstream exchanges that failed, by reason (upstream.timeout, upstream.connect_failure, upstream.bad_response)', ['cluster', 'endpoint', 'reason']);
   readonly #authn = new CounterFamily('gatehouse_authn_results_total', 'Authentication results by route, method (jwt, sigv4, api_key, mtls; none when no credential) and result (success or a reason code)', ['route', 'method', 'result']);
+  readonly #authnPrevious = new CounterFamily(
+    'gatehouse_authn_previous_credential_total',
+    'Authentications whose credential verified only against the previous value of a rotated secret (secrets.overlap), by route and method; also counted as success',
+    ['route', 'method'],
+  );
   readonly #decisions = new CounterFamily('gatehouse_edge_decisions_total', 'Edge decisions (authz, rate limits, quotas, cors) by route, filter, outcome (allow, deny, shadow_deny) and reason code', ['route', 'filter', 'outcome', 'code']);
   readonly #reloads = new CounterFamily('gatehouse_config_reloads_total', 'Configuration reloads by result (success, failure)', ['result']);
   readonly #auditFailures = new CounterFamily('gatehouse_audit_write_failures_total', 'Audit trail writes that failed (the gateway kept serving)', []);
+  readonly #auditWebhookFailures = new CounterFamily('gatehouse_audit_webhook_failures_total', 'Audit webhook POSTs that failed or were refused (each attempt; retried)', []);
+  readonly #auditWebhookDropped = new CounterFamily('gatehouse_audit_webhook_dropped_total', 'Audit records the webhook never delivered (queue full, refused as malformed, or undelivered at shutdown); the local chain keeps them', []);
   readonly #storeDuration = new HistogramFamily('gatehouse_ratelimit_store_duration_seconds', 'Round trips to the shared rate-limit store (Redis), by result', ['result'], STORE_BUCKETS);
 
   constructor(sources: MetricsSources, version: string) {
     this.#noRoute = this.#bindRoute(NO_ROUTE);
     const r = this.registry;
-    for (const f of [this.#requests, this.#duration, this.#bytesIn, this.#bytesOut, this.#upRequests, this.#upDuration, this.#upFailures, this.#authn, this.#decisions, this.#reloads, this.#auditFailures, this.#storeDuration]) {
+    for (const f of [this.#requests, this.#duration, this.#bytesIn, this.#bytesOut, this.#upRequests, this.#upDuration, this.#upFailures, this.#authn, this.#authnPrevious, this.#decisions, this.#reloads, this.#auditFailures, this.#auditWebhookFailures, this.#auditWebhookDropped, this.#storeDuration]) {
       r.registerMetric(f as unknown as client.Metric);
     }
     const gauges = [
@@ -165,7 +173,8 @@ export class GatewayMetrics {
         // Nested lookups (filter, then code or auth method, then outcome): no key string per request.
         let byFilter = rs.decisions.get(d.filter);
         if (byFilter === undefined) rs.decisions.set(d.filter, (byFilter = new Map()));
-        const sub = d.code ?? d.authMethod ?? '';
+        // Only an authn allow with a previous credential has both a code and a method.
+        const sub = d.code === undefined ? (d.authMethod ?? '') : d.authMethod === undefined ? d.code : `${d.code}\u0000${d.authMethod}`;
         let byOutcome = byFilter.get(sub);
         if (byOutcome === undefined) byFilter.set(sub, (byOutcome = [undefined, undefined, undefined]));
         let s = byOutcome[o];
@@ -176,6 +185,7 @@ export class GatewayMetrics {
             : this.#decisions.bind(rs.name, d.filter, OUTCOMES[o]!, code);
         }
         s.inc();
+        if (d.code === PREVIOUS_CREDENTIAL_CODE) this.#authnPrevious.bind(rs.name, d.authMethod ?? 'none').inc();
       }
     }
   }
@@ -188,6 +198,14 @@ export class GatewayMetrics {
 
   auditWriteFailed(): void {
     this.#auditFailures.bind().inc();
+  }
+
+  auditWebhookFailed(): void {
+    this.#auditWebhookFailures.bind().inc();
+  }
+
+  auditWebhookDropped(n: number): void {
+    this.#auditWebhookDropped.bind().inc(n);
   }
 
   storeCall(seconds: number, ok: boolean): void {

@@ -8,6 +8,7 @@ import type { JwksRegistry } from '../filters/jwt/jwks-cache.js';
 import type { ReplayCache } from '../store/replay.js';
 import type { LimitStore } from '../store/limits.js';
 import type { GatehouseConfig } from '../config/schema.js';
+import type { PreviousSecrets } from '../secrets/history.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 export type ReasonCode = `${string}.${string}`;
@@ -71,6 +72,11 @@ export interface FilterDeps {
   replay?: ReplayCache;
   /** Process-wide counters of rate limits and quotas (memory or Redis; outlives reloads). */
   limits?: LimitStore;
+  /**
+   * Previous values of a rotated secret, by its current value (secrets.overlap). Inbound verifiers
+   * try them only after the current value failed, and only while `until` is ahead of the clock.
+   */
+  previousSecrets?: PreviousSecrets;
 }
 
 /** Where a filter instance lives: its route, and the whole config for cross-route sections. */

@@ -30,6 +30,7 @@ export const REASONS = {
   'gateway.internal_error': 'The gateway failed to handle the request',
   'authn.missing_credentials': 'The route requires authentication and no credential was presented',
   'authn.ambiguous_credentials': 'The request carries more than one credential of the same kind',
+  'authn.previous_credential': 'Authenticated with the previous value of a rotated secret, accepted during secrets.overlap',
   'authn.api_key.invalid': 'The API key is not valid',
   'authn.api_key.revoked': 'The API key has been revoked',
   'authn.api_key.expired': 'The API key has expired',

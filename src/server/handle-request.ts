@@ -23,6 +23,8 @@ import type { AuditTrail } from '../observability/audit.js';
 import type { Tracing } from '../observability/tracing.js';
 import type { Socket } from 'node:net';
 import { proxyUpgrade } from '../upstream/websocket.js';
+import { bufferBody } from '../pipeline/body.js';
+import { isReply, type AwsSigning } from '../upstream/aws-sigv4.js';
 
 export interface ListenerInfo {
   scheme: 'http' | 'https';
@@ -223,6 +225,12 @@ function forward(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHead
 
 function forwardNow(ctx: RequestContext, route: CompiledRoute, scanned: ScannedHeaders, listener: ListenerInfo, svc: RequestServices, tunnel: UpgradeInfo | undefined): void {
   const cluster = route.cluster;
+  const signer = cluster.signer;
+  // A signed payload's hash must be known before the first byte goes out: read the body first
+  // (bounded by max_body_bytes), then forward exactly those bytes.
+  if (signer !== undefined && signer.buffersBody && ctx.body === undefined && (scanned.chunked || scanned.contentLength > 0)) {
+    return void bufferBody(ctx, route.maxBodyBytes).then((b) => (Buffer.isBuffer(b) ? forwardNow(ctx, route, scanned, listener, svc, tunnel) : finishWithReply(ctx, b, svc)));
+  }
   // Circuit breakers: overflow is answered at once (tunnels are long-lived and not counted).
   const over = tunnel === undefined ? cluster.breaker.admit() : undefined;
   if (over !== undefined) {
@@ -254,6 +262,12 @@ function forwardNow(ctx: RequestContext, route: CompiledRoute, scanned: ScannedH
   if (route.addPrefix !== undefined) path = route.addPrefix + path;
   const query = ctx.upstreamQuery ?? ctx.query;
   if (query !== '') path = `${path}?${query}`;
+  let aws: AwsSigning | undefined;
+  if (signer !== undefined) {
+    const prepared = signer.prepare(path);
+    if (isReply(prepared)) return finishWithReply(ctx, prepared, svc);
+    aws = prepared;
+  }
   const mirror = route.mirror;
   // Shadow traffic: only requests whose body (if any) is in memory can be copied.
   if (mirror !== undefined && tunnel === undefined && (ctx.body !== undefined || (!scanned.chunked && scanned.contentLength <= 0)) && (mirror.percent >= 100 || Math.random() * 100 < mirror.percent)) {
@@ -265,7 +279,7 @@ function forwardNow(ctx: RequestContext, route: CompiledRoute, scanned: ScannedH
     if (ctx.trace !== undefined) ctx.trace.inject(headers);
     attachLog(ctx, svc);
     return proxyUpgrade(ctx, endpoint, {
-      path, headers, upgrade: scanned.upgrade!, timeoutMs: route.timeoutMs, clientSocket: tunnel.socket, clientHead: tunnel.head,
+      path, headers: aws === undefined ? headers : aws.signer.sign(ctx.method, aws, headers, endpoint.origin, null), upgrade: scanned.upgrade!, timeoutMs: route.timeoutMs, clientSocket: tunnel.socket, clientHead: tunnel.head,
       tls: route.cluster.tls, onFailure: failForward,
     });
   }
@@ -273,14 +287,14 @@ function forwardNow(ctx: RequestContext, route: CompiledRoute, scanned: ScannedH
   const retry = route.retry;
   // Retries need a replayable body: none, one a filter buffered, or a Content-Length body small
   // enough to keep. Anything else takes the streaming path below, without retries.
-  if (retry !== undefined && retriableMethod(retry, ctx.method, ctx) && !scanned.chunked && (ctx.body !== undefined || scanned.contentLength <= retry.maxReplayBytes)) {
+  if (retry !== undefined && retriableMethod(retry, ctx.method, ctx) && (ctx.body !== undefined || (!scanned.chunked && scanned.contentLength <= retry.maxReplayBytes))) {
     const ex = new RetryExchange(ctx, {
       cluster,
       policy: retry,
       body: ctx.body ?? null,
       proxy: {
         path, headers, body: null, timeoutMs: route.timeoutMs, bodyTimeoutMs: route.idleTimeoutMs,
-        responseRemove: route.responseHeaders?.remove, responseAppend: route.responseHeaders?.append, onFailure: failForward,
+        responseRemove: route.responseHeaders?.remove, responseAppend: route.responseHeaders?.append, onFailure: failForward, aws,
       },
     });
     attachLog(ctx, svc, ex);
@@ -310,6 +324,7 @@ function forwardNow(ctx: RequestContext, route: CompiledRoute, scanned: ScannedH
     responseRemove: route.responseHeaders?.remove,
     responseAppend: route.responseHeaders?.append,
     onFailure: failForward,
+    aws,
   });
   attachLog(ctx, svc, handler);
   if (body !== null && ctx.body === undefined) {

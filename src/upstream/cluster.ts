@@ -19,6 +19,8 @@ import { ActiveHealthChecker } from './health/active.js';
 import { parseEndpointEntries } from './discovery/endpoints.js';
 import { DnsDiscovery, systemResolver, type DnsResolver } from './discovery/dns.js';
 import { FileDiscovery } from './discovery/file.js';
+import { AwsSigner } from './aws-sigv4.js';
+import { systemClock, type Clock } from '../pipeline/filter.js';
 
 export type { Endpoint } from './endpoint.js';
 
@@ -42,6 +44,8 @@ export interface UpstreamDeps {
   warn?: ((msg: string) => void) | undefined;
   /** Randomness for balancers and jitter (default Math.random). */
   random?: (() => number) | undefined;
+  /** Time for SigV4 signing (aws_sigv4; default the system clock). */
+  clock?: Clock | undefined;
 }
 
 export interface ClusterTlsOptions {
@@ -60,7 +64,8 @@ const POLICIES: Record<string, BalancerFactory> = { round_robin: roundRobin, lea
 
 export class Cluster {
   readonly name: string;
-  /** A key describing everything that affects pools: equal keys may share pools across reloads. */
+  /** A key describing everything that affects pools: equal keys may share pools across reloads
+   * (aws_sigv4 is left out: a rotated credential swaps the signer, see resign()). */
   readonly configKey: string;
   /** TLS options for connections made outside undici (WebSocket tunnels). */
   readonly tls: ClusterTlsOptions;
@@ -78,6 +83,11 @@ export class Cluster {
   readonly #failoverPercent: number;
   readonly #hashOf: ((p: PickInput) => string | undefined) | undefined;
   readonly #poolOptions: Pool.Options;
+  /** Signs every attempt (aws_sigv4); undefined for most clusters, the request path's one check. */
+  #signer: AwsSigner | undefined;
+  #signerKey: string;
+  readonly #clock: Clock;
+  readonly #signedHost: string | undefined;
   #balancer: Balancer = EMPTY;
   #dirty = true;
   #panic = false;
@@ -86,7 +96,7 @@ export class Cluster {
 
   constructor(cfg: ClusterConfig, baseDir: string, deps: UpstreamDeps = {}, previous?: Cluster) {
     this.name = cfg.name;
-    this.configKey = JSON.stringify(cfg);
+    this.configKey = clusterConfigKey(cfg);
     const rnd = (this.#random = deps.random ?? Math.random);
     const tls = cfg.tls;
     const read = (f: string | undefined) => (f ? readFileSync(resolveFrom(baseDir, f)) : undefined);
@@ -101,6 +111,11 @@ export class Cluster {
       rejectUnauthorized: tls?.insecure_skip_verify !== true,
     };
     this.tls = connect;
+    this.#clock = deps.clock ?? systemClock;
+    // DNS endpoints are addresses: AWS expects the name that was resolved as the Host.
+    this.#signedHost = dnsUrl?.host;
+    this.#signer = cfg.aws_sigv4 === undefined ? undefined : new AwsSigner(cfg.aws_sigv4, this.#clock, this.#signedHost);
+    this.#signerKey = JSON.stringify(cfg.aws_sigv4 ?? null);
     const keepAliveTimeout = cfg.keepalive_timeout !== undefined ? parseDuration(cfg.keepalive_timeout) : DEFAULT_KEEPALIVE_MS;
     const cb = cfg.circuit_breakers;
     this.#poolOptions = {
@@ -208,6 +223,27 @@ export class Cluster {
     this.discovery?.start();
   }
 
+  /** The SigV4 signer of this cluster's upstream requests (aws_sigv4), if any. */
+  get signer(): AwsSigner | undefined {
+    return this.#signer;
+  }
+
+  /**
+   * Credential rotation: a reload whose config of this cluster differs only in aws_sigv4 keeps the
+   * cluster (pools, health, ejections) and swaps its signer. Returns the swap, to run once the new
+   * snapshot compiled (a failed reload changes nothing), or undefined when aws_sigv4 is unchanged.
+   * Attempts already sent keep their signature; every attempt after the swap uses the new one.
+   */
+  resign(cfg: ClusterConfig): (() => void) | undefined {
+    const key = JSON.stringify(cfg.aws_sigv4 ?? null);
+    if (key === this.#signerKey) return undefined;
+    const next = cfg.aws_sigv4 === undefined ? undefined : new AwsSigner(cfg.aws_sigv4, this.#clock, this.#signedHost);
+    return () => {
+      this.#signer = next;
+      this.#signerKey = key;
+    };
+  }
+
   /** The endpoints now (a new array after each membership change; never mutated in place). */
   get endpoints(): readonly Endpoint[] {
     return this.#endpoints;
@@ -309,6 +345,13 @@ export class Cluster {
     if (this.#panic) chosen = all;
     this.#balancer = chosen.length === 0 ? EMPTY : this.#factory(chosen, this.#random);
   }
+}
+
+/** Everything of a cluster's config that needs a new Cluster when it changes (all but aws_sigv4). */
+export function clusterConfigKey(cfg: ClusterConfig): string {
+  if (cfg.aws_sigv4 === undefined) return JSON.stringify(cfg);
+  const { aws_sigv4: _signing, ...rest } = cfg;
+  return JSON.stringify(rest);
 }
 
 export function createCluster(cfg: ClusterConfig, baseDir: string, deps: UpstreamDeps = {}, previous?: Cluster): Cluster {

@@ -101,6 +101,38 @@ export function upstreamSchemas<D extends TSchema, S extends TSchema>(units: { D
       '(NXDOMAIN, no records) empties the cluster; TLS endpoints are verified against the hostname. file: re-read when it changes ' +
       '(checked every poll_interval, default 1s); an unreadable or invalid file keeps the last list',
   );
+  const AwsSigv4 = obj(
+    {
+      region: T.String({ pattern: '^[a-z0-9-]+$', description: 'Region of the credential scope, e.g. eu-west-1' }),
+      service: T.String({ pattern: '^[a-z0-9-]+$', description: 'Signing name of the service, e.g. execute-api, s3, es, lambda' }),
+      access_key_id: T.String({ pattern: '^[A-Za-z0-9_.-]{1,128}$', description: 'Access key id (normally a secret reference, like the secret)' }),
+      secret_access_key: T.String({
+        minLength: 1,
+        description: 'Secret access key. Write a secret reference (${secret:env:NAME}, ${secret:file:/path}, ${secret:vault:path#field}), never the value; it is never logged or shown',
+      }),
+      session_token: T.Optional(T.String({ minLength: 1, description: 'Session token of temporary credentials (STS), sent as x-amz-security-token and signed; a secret reference' })),
+      host: T.Optional(
+        T.String({
+          pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?$',
+          description:
+            "host[:port] sent upstream as Host and signed (Envoy host_rewrite); default the endpoint's host[:port] without a default port, with dns discovery the host of discovery.url",
+        }),
+      ),
+      payload: T.Optional(
+        StringEnum(
+          ['signed', 'unsigned'] as const,
+          "signed (the default): the body is read first (up to the route's max_body_bytes, else 413 request.body_too_large) and its SHA-256 is signed. " +
+            'unsigned: x-amz-content-sha256: UNSIGNED-PAYLOAD and the body streams; only S3 and a few services accept it (Envoy use_unsigned_payload)',
+        ),
+      ),
+      s3_style_paths: T.Optional(T.Boolean({ description: 'Canonicalise the path the S3 way: no normalisation, single encoding (default false: every other service)' })),
+    },
+    'Sign every request sent to this cluster with AWS Signature Version 4, using credentials the gateway holds (clients never see them). ' +
+      'Client copies of Authorization, X-Amz-Date, X-Amz-Security-Token and X-Amz-Content-Sha256 are dropped. Each attempt is signed after ' +
+      'its endpoint is picked (a retry is signed again). Signed: host, x-amz-date, x-amz-content-sha256, x-amz-security-token, content-type, ' +
+      'content-md5 and every other x-amz-* header present. Credentials rotated through secret references apply to new attempts without ' +
+      'restarting the cluster. Health checks are not signed',
+  );
   const clusterProps = {
     lb_policy: T.Optional(LbPolicy),
     hash_on: T.Optional(HashOn),
@@ -114,6 +146,7 @@ export function upstreamSchemas<D extends TSchema, S extends TSchema>(units: { D
     outlier_detection: T.Optional(OutlierDetection),
     circuit_breakers: T.Optional(CircuitBreakers),
     discovery: T.Optional(Discovery),
+    aws_sigv4: T.Optional(AwsSigv4),
   };
   const RetryPolicy = obj(
     {

@@ -1,7 +1,8 @@
 // Cross-checks of the resilience config that JSON Schema cannot express, with key paths.
 import type { Segment } from '../config/key-path.js';
 import type { Issue } from '../config/yaml-tree.js';
-import type { ClusterConfig, RouteConfig } from '../config/schema.js';
+import type { ClusterConfig, GatehouseConfig, RouteConfig } from '../config/schema.js';
+import { formatKeyPath } from '../config/key-path.js';
 import { parseDuration } from '../config/units.js';
 
 export interface Issues {
@@ -74,6 +75,29 @@ export function clusterResilienceIssues(c: ClusterConfig, path: Segment[]): Issu
   if (c.circuit_breakers?.max_connections !== undefined && c.max_connections_per_endpoint !== undefined) {
     out.warnings.push({ path: [...path, 'max_connections_per_endpoint'], message: 'ignored: circuit_breakers.max_connections sets the pool size' });
   }
+  if (c.aws_sigv4 !== undefined) {
+    const urls = [...(c.endpoints ?? []).map((e) => (typeof e === 'string' ? e : e.url)), ...(c.discovery?.url !== undefined ? [c.discovery.url] : [])];
+    if (urls.some((u) => u.startsWith('http:'))) {
+      const what = c.aws_sigv4.session_token !== undefined ? 'them and the session token' : 'them';
+      out.warnings.push({ path: [...path, 'aws_sigv4'], message: `signed requests go out over http://: anyone on the path can read ${what} and replay them for minutes; use https://` });
+    }
+  }
+  return out;
+}
+
+/** aws_sigv4 credentials written as values rather than secret references (`secretPaths` from the loader). */
+export function literalSecretIssues(cfg: GatehouseConfig, secretPaths: ReadonlySet<string>): Issue[] {
+  const out: Issue[] = [];
+  cfg.clusters.forEach((c, i) => {
+    const a = c.aws_sigv4;
+    if (a === undefined) return;
+    for (const key of ['secret_access_key', 'session_token'] as const) {
+      const path = ['clusters', i, 'aws_sigv4', key];
+      if (a[key] !== undefined && !secretPaths.has(formatKeyPath(path))) {
+        out.push({ path, message: 'write a secret reference (${secret:env:NAME}, ${secret:file:/path} or ${secret:vault:path#field}), not the value: a value in the file is not rotated and is easy to leak' });
+      }
+    }
+  });
   return out;
 }
 

@@ -8,6 +8,7 @@ import type { Endpoint } from './cluster.js';
 import type { Reply } from '../pipeline/filter.js';
 import { filterResponseHeaders } from '../server/request-headers.js';
 import type { AttemptTrace } from '../observability/tracing-types.js';
+import type { AwsSigning } from './aws-sigv4.js';
 
 export interface ProxyOptions {
   path: string;
@@ -22,6 +23,8 @@ export interface ProxyOptions {
   onFailure(ctx: RequestContext, reply: Reply): void;
   /** Idle time allowed between response body chunks (default timeoutMs). */
   bodyTimeoutMs?: number | undefined;
+  /** The cluster signs with SigV4 (aws_sigv4): each attempt's headers are signed for its endpoint. */
+  aws?: AwsSigning | undefined;
 }
 
 /** The retry loop driving an attempt (retry.ts). The no-retry fast path has none. */
@@ -267,11 +270,15 @@ export function proxyRequest(ctx: RequestContext, endpoint: Endpoint, opts: Prox
   breaker.pending++;
   ctx.endpoint = endpoint.origin;
   ctx.upstreamStart = performance.now();
+  // Signed per attempt, before the trace context is added (traceparent is not signed): the host is
+  // this endpoint's and the time is now, however long the backoff was.
+  const aws = opts.aws;
+  const headers = aws === undefined ? opts.headers : aws.signer.sign(ctx.method, aws, opts.headers, endpoint.origin, opts.body);
   endpoint.pool.dispatch(
     {
       path: opts.path,
       method: ctx.method as Dispatcher.HttpMethod,
-      headers: attempt === undefined ? opts.headers : attempt.inject(opts.headers),
+      headers: attempt === undefined ? headers : attempt.inject(headers),
       body: opts.body,
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.bodyTimeoutMs ?? opts.timeoutMs,

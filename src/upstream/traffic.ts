@@ -8,6 +8,7 @@ import type { CompiledRoute } from '../config/snapshot.js';
 import type { RouteConfig } from '../config/schema.js';
 import { parseDuration } from '../config/units.js';
 import type { Cluster, Endpoint } from './cluster.js';
+import { isReply } from './aws-sigv4.js';
 
 // ---------- weighted split ----------
 
@@ -132,9 +133,18 @@ export function mirrorRequest(m: CompiledMirror, ctx: RequestContext, path: stri
   if (cluster.breaker.admit() !== undefined) return;
   const ep = cluster.pick(ctx);
   if (ep === undefined) return;
-  const copy = headers.slice();
-  for (let i = 0; i < copy.length; i += 2) {
-    if (copy[i]!.length === 4 && copy[i]!.toLowerCase() === 'host') copy[i + 1] = `${copy[i + 1]}-shadow`;
+  let copy: string[];
+  const signer = cluster.signer;
+  if (signer !== undefined) {
+    // A signing mirror cluster: the copy carries the signed Host (AWS refuses any other), not "-shadow".
+    const prepared = signer.prepare(path);
+    if (isReply(prepared)) return;
+    copy = signer.sign(ctx.method, prepared, headers, ep.origin, body);
+  } else {
+    copy = headers.slice();
+    for (let i = 0; i < copy.length; i += 2) {
+      if (copy[i]!.length === 4 && copy[i]!.toLowerCase() === 'host') copy[i + 1] = `${copy[i + 1]}-shadow`;
+    }
   }
   ep.active++;
   ep.stats.attempts++;

@@ -12,6 +12,8 @@ import { CliError, EXIT, type CliContext } from '../context.js';
 interface ChainFile {
   path: string;
   lines: string[];
+  /** Line numbers in the file (1-based) of `lines`: other lines are skipped with --mixed. */
+  numbers: number[];
   previous: string | null;
   pid: unknown;
 }
@@ -25,7 +27,7 @@ export async function auditCommand(args: string[], ctx: CliContext): Promise<num
   if (sub !== 'verify') throw new CliError(`gatehouse audit: unknown subcommand "${sub}" (use: gatehouse audit verify PATH...)`);
   const { values, positionals } = parseCommandArgs('audit verify', {
     args: rest,
-    options: { 'key-env': { type: 'string' }, 'key-file': { type: 'string' }, checkpoint: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { 'key-env': { type: 'string' }, 'key-file': { type: 'string' }, checkpoint: { type: 'string' }, mixed: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
     strict: true,
   });
@@ -42,7 +44,7 @@ export async function auditCommand(args: string[], ctx: CliContext): Promise<num
   } else if (values['key-file'] !== undefined) {
     key = Buffer.from((await readFile(values['key-file'], 'utf8')).trim());
   }
-  const files = await collect(positionals);
+  const files = await collect(positionals, values.mixed === true);
   if (files.length === 0) throw new CliError('gatehouse audit verify: no audit files found');
   const chains = link(files);
   let broken = 0;
@@ -63,7 +65,21 @@ export async function auditCommand(args: string[], ctx: CliContext): Promise<num
   return broken ? EXIT.failure : EXIT.ok;
 }
 
-async function collect(paths: string[]): Promise<ChainFile[]> {
+/**
+ * In a captured stdout stream, a line is skipped only when it is a JSON object that is plainly
+ * not an audit record (no hash, no prev, no seq); anything else, even unparsable, is checked.
+ */
+function otherLine(text: string): boolean {
+  if (text === '') return true;
+  try {
+    const o = JSON.parse(text) as unknown;
+    return o !== null && typeof o === 'object' && !Array.isArray(o) && !('hash' in o) && !('prev' in o) && !('seq' in o);
+  } catch {
+    return false;
+  }
+}
+
+async function collect(paths: string[], mixed: boolean): Promise<ChainFile[]> {
   const out: ChainFile[] = [];
   for (const p of paths) {
     let s;
@@ -74,15 +90,22 @@ async function collect(paths: string[]): Promise<ChainFile[]> {
     }
     const names = s.isDirectory() ? (await readdir(p)).filter((n) => n.endsWith('.jsonl')).sort().map((n) => join(p, n)) : [p];
     for (const path of names) {
-      const lines = (await readFile(path, 'utf8')).split('\n');
-      if (lines.at(-1) === '') lines.pop();
+      const all = (await readFile(path, 'utf8')).split('\n');
+      if (all.at(-1) === '') all.pop();
+      const lines: string[] = [];
+      const numbers: number[] = [];
+      all.forEach((l, i) => {
+        if (mixed && otherLine(l)) return;
+        lines.push(l);
+        numbers.push(i + 1);
+      });
       let first: Record<string, unknown> = {};
       try {
         first = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
       } catch {
         /* reported by verifyChain */
       }
-      out.push({ path, lines, previous: typeof first.previous_file === 'string' ? first.previous_file : null, pid: first.pid });
+      out.push({ path, lines, numbers, previous: typeof first.previous_file === 'string' ? first.previous_file : null, pid: first.pid });
     }
   }
   return out;
@@ -111,7 +134,7 @@ function verifyChain(chain: ChainFile[], key: Buffer | undefined) {
   const seen: { seq: number; hash: string }[] = [];
   for (const f of chain) {
     for (let i = 0; i < f.lines.length; i++) {
-      const where = `${f.path}:${i + 1}`;
+      const where = `${f.path}:${f.numbers[i]}`;
       const c = checkLine(f.lines[i]!, key);
       if (!c.ok) return { problem: `${where}: ${c.problem}`, records, keyed, seen };
       const r = c.record;

@@ -3,7 +3,7 @@
 // refuses a request nobody authenticated, offering every scheme's challenge, and sends the
 // identity upstream in headers the client cannot forge (the header scan stripped their copies).
 import { defineFilter, type Reply } from '../../pipeline/filter.js';
-import { IDENTITY } from '../common/identity.js';
+import { IDENTITY, PREVIOUS_CREDENTIAL, PREVIOUS_CREDENTIAL_CODE } from '../common/identity.js';
 import { headerSafe } from '../common/credentials.js';
 import { authnSchema, type AuthnConfig } from './config.js';
 
@@ -20,7 +20,7 @@ export default defineFilter<AuthnConfig>({
   name: 'authn',
   order: 290,
   schema: authnSchema,
-  reasons: ['authn.missing_credentials'],
+  reasons: ['authn.missing_credentials', PREVIOUS_CREDENTIAL_CODE],
   create(cfg) {
     const optional = cfg.optional === true;
     const hdr = cfg.identity_headers === false ? undefined : { ...DEFAULT_HEADERS, ...(cfg.identity_headers ?? {}) };
@@ -38,7 +38,9 @@ export default defineFilter<AuthnConfig>({
             headers: challenges.length ? { 'www-authenticate': challenges.join(', ') } : undefined,
           };
         }
-        ctx.recordDecision({ filter: 'authn', allowed: true, code: undefined, authMethod: id.kind, subject: id.subject, enforced: true });
+        // An allow whose credential verified only against a rotated secret's previous value says so.
+        const code = ctx.get(PREVIOUS_CREDENTIAL) === true ? PREVIOUS_CREDENTIAL_CODE : undefined;
+        ctx.recordDecision({ filter: 'authn', allowed: true, code, authMethod: id.kind, subject: id.subject, enforced: true });
         if (hdr === undefined) return;
         ctx.addUpstreamHeader(hdr.subject, headerSafe(id.subject));
         if (id.issuer !== undefined) ctx.addUpstreamHeader(hdr.issuer, headerSafe(id.issuer));

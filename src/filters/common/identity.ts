@@ -10,6 +10,15 @@ export type Identity = PolicyIdentity;
 
 export const IDENTITY = attr<Identity>('identity');
 
+/**
+ * Set by the authenticator that named the caller when the credential verified only against the
+ * previous value of a rotated secret (secrets.overlap); the authn gate records it on its decision.
+ */
+export const PREVIOUS_CREDENTIAL = attr<true>('previous_credential');
+
+/** The reason code the authn gate's allow decision carries for such a request. */
+export const PREVIOUS_CREDENTIAL_CODE = 'authn.previous_credential';
+
 /** Make an Identity with the optional parts defaulted, so authenticators stay short. */
 export function makeIdentity(p: Partial<Identity> & { kind: AuthMethod; subject: string }): Identity {
   return {

@@ -8,7 +8,8 @@ import { resolve } from 'node:path';
 import { compactVerify, type JWK } from 'jose';
 import { defineFilter, type Filter, type Reply, type ReasonCode } from '../../pipeline/filter.js';
 import type { RequestContext } from '../../pipeline/context.js';
-import { IDENTITY, makeIdentity, type Identity } from '../common/identity.js';
+import { IDENTITY, PREVIOUS_CREDENTIAL, makeIdentity, type Identity } from '../common/identity.js';
+import { NO_PREVIOUS, type PreviousSecrets } from '../../secrets/history.js';
 import { AMBIGUOUS } from '../common/credentials.js';
 import { parseDuration, parseSize } from '../../config/units.js';
 import { jwtSchema, type JwtConfig, type JwtIssuerConfig } from './config.js';
@@ -87,6 +88,8 @@ interface CompiledIssuer {
   readonly typ: string | undefined;
   readonly policy: ClaimPolicy;
   readonly keys: KeySource;
+  /** Previous values of a rotated HMAC secret (secrets.overlap), tried only after the current one failed, while `until` is ahead. */
+  readonly previousSecrets: readonly { readonly key: Uint8Array; readonly until: number }[];
   /** The 403 for this issuer's required scopes (RFC 6750 §3.1: error="insufficient_scope", scope="..."). */
   readonly scopeReply: Reply;
 }
@@ -104,6 +107,7 @@ interface CompileCtx {
   skewS: number;
   baseDir: string;
   remote: RemoteKeys[];
+  previous: PreviousSecrets;
 }
 
 function deepFreeze<T>(v: T): T {
@@ -121,6 +125,7 @@ function compileIssuer(ic: JwtIssuerConfig, index: number, c: CompileCtx): Compi
   if (ic.discovery === true && given.length > 0) throw new Error(`${where}: discovery cannot be combined with ${given[0]}`);
   let algorithms: readonly string[];
   let keys: KeySource;
+  let previousSecrets: CompiledIssuer['previousSecrets'] = [];
   if (ic.secret !== undefined) {
     algorithms = ic.algorithms ?? ['HS256'];
     const notHmac = algorithms.filter((a) => !isHmacAlg(a));
@@ -130,6 +135,10 @@ function compileIssuer(ic: JwtIssuerConfig, index: number, c: CompileCtx): Compi
       if (secret.length < HMAC_MIN_BYTES[a]) throw new Error(`${where}: secret: ${a} needs at least ${HMAC_MIN_BYTES[a]} bytes`);
     }
     keys = new SecretKeys(secret);
+    // A previous value met the same length rules when it was current; one that would not now is skipped.
+    previousSecrets = c.previous(ic.secret)
+      .map((p) => ({ key: new Uint8Array(Buffer.from(p.value, 'utf8')), until: p.until }))
+      .filter((p) => (algorithms as HmacAlg[]).every((a) => p.key.length >= HMAC_MIN_BYTES[a]));
   } else {
     algorithms = ic.algorithms ?? DEFAULT_ALGS;
     const hmac = algorithms.filter((a) => isHmacAlg(a));
@@ -174,6 +183,7 @@ function compileIssuer(ic: JwtIssuerConfig, index: number, c: CompileCtx): Compi
     algorithms: new Set(algorithms),
     typ: ic.typ !== undefined ? normalizeTyp(ic.typ) : undefined,
     keys,
+    previousSecrets,
     policy: {
       issuer: ic.issuer,
       audiences: new Set(ic.audiences),
@@ -231,7 +241,7 @@ export default defineFilter<JwtConfig>({
     const sources: readonly TokenSource[] = compileSources(cfg.from);
     const forward = cfg.forward_token === true;
     const registry = deps.jwks ?? new JwksRegistry(clock, log);
-    const c: CompileCtx = { registry, policy: compileFetchPolicy(cfg.jwks), skewS: skewMs / 1000, baseDir: deps.baseDir ?? process.cwd(), remote: [] };
+    const c: CompileCtx = { registry, policy: compileFetchPolicy(cfg.jwks), skewS: skewMs / 1000, baseDir: deps.baseDir ?? process.cwd(), remote: [], previous: deps.previousSecrets ?? NO_PREVIOUS };
     let issuers: CompiledIssuer[];
     try {
       issuers = cfg.issuers.map((ic, i) => compileIssuer(ic, i, c));
@@ -275,12 +285,42 @@ export default defineFilter<JwtConfig>({
     };
     const refuse = (ctx: RequestContext, code: ReasonCode & JwtReason, detail?: string, parsed?: ParsedToken) => reject(ctx, replies[code], detail, parsed);
 
-    const accept = (ctx: RequestContext, identity: Identity, source: TokenSource): void => {
+    /** Issuers whose previous secret was already reported in the log (once per issuer per compiled filter). */
+    const reported = new Set<number>();
+    const accept = (ctx: RequestContext, identity: Identity, source: TokenSource, previous?: CompiledIssuer): void => {
       counters.accepted++;
       // The first authenticator to succeed names the caller; a later valid credential does not replace it.
-      if (ctx.get(IDENTITY) === undefined) ctx.set(IDENTITY, identity);
+      if (ctx.get(IDENTITY) === undefined) {
+        ctx.set(IDENTITY, identity);
+        if (previous !== undefined) {
+          counters.previousCredential++;
+          ctx.set(PREVIOUS_CREDENTIAL, true);
+          if (!reported.has(previous.index)) {
+            reported.add(previous.index);
+            log.warn(
+              { route: ctx.route?.name, iss: previous.issuer, request_id: ctx.id },
+              'jwt: a token was verified by the previous value of a rotated issuer secret; accepted during secrets.overlap',
+            );
+          }
+        }
+      }
       if (!forward) source.strip(ctx);
     };
+
+    /** The previous HMAC secret (still inside its overlap) that verifies the token, if any. */
+    async function verifyPrevious(token: string, alg: string, issuer: CompiledIssuer): Promise<Uint8Array | undefined> {
+      for (const p of issuer.previousSecrets) {
+        if (clock.now() >= p.until) continue;
+        counters.signatureChecks++;
+        try {
+          await compactVerify(token, p.key, { algorithms: [alg] });
+          return p.key;
+        } catch {
+          // not this one
+        }
+      }
+      return undefined;
+    }
 
     async function verifyToken(ctx: RequestContext, token: string, key: string | undefined, parsed: ParsedToken, issuer: CompiledIssuer, first: Lookup, source: TokenSource): Promise<Reply | void> {
       let found = first;
@@ -292,10 +332,14 @@ export default defineFilter<JwtConfig>({
       }
       if (!(found instanceof Uint8Array) && !keyFitsAlg(found, parsed.alg)) return refuse(ctx, 'authn.jwt.unknown_kid', 'key type does not fit alg', parsed);
       counters.signatureChecks++;
+      let previous = false;
       try {
         await compactVerify(token, found instanceof Uint8Array ? found : (found as JWK), { algorithms: [parsed.alg] });
       } catch (err) {
-        return refuse(ctx, 'authn.jwt.bad_signature', (err as { code?: string }).code ?? (err as Error).name, parsed);
+        // An HMAC issuer's rotated secret: its previous values, only after the current one failed.
+        const prev = found instanceof Uint8Array && issuer.previousSecrets.length > 0 ? await verifyPrevious(token, parsed.alg, issuer) : undefined;
+        if (prev === undefined) return refuse(ctx, 'authn.jwt.bad_signature', (err as { code?: string }).code ?? (err as Error).name, parsed);
+        previous = true;
       }
       const claims = checkClaims(parsed.payload, issuer.policy, clock.now());
       if (claims instanceof ClaimFailure) {
@@ -312,9 +356,10 @@ export default defineFilter<JwtConfig>({
           keyId: parsed.kid,
         }),
       );
-      // A token inside its exp skew is accepted but not cached: the entry would already be dead.
-      if (key !== undefined && claims.exp * 1000 > clock.now()) cache.set(key, { identity, expiresAt: claims.exp * 1000, key: found, issuerIndex: issuer.index });
-      accept(ctx, identity, source);
+      // A token inside its exp skew is accepted but not cached: the entry would already be dead. Nor
+      // is one verified by a previous secret: its overlap must be checked on every request.
+      if (key !== undefined && !previous && claims.exp * 1000 > clock.now()) cache.set(key, { identity, expiresAt: claims.exp * 1000, key: found, issuerIndex: issuer.index });
+      accept(ctx, identity, source, previous ? issuer : undefined);
     }
 
     const filter: JwtFilter = {

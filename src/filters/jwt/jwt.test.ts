@@ -62,7 +62,7 @@ test('a hot token is served from the cache: no second signature check, a sync an
   const r = f.onRequest!(ctx);
   assert.equal(r, undefined, 'a cache hit answers synchronously');
   assert.equal(ctx.get(IDENTITY)?.subject, 'alice');
-  assert.deepEqual({ ...f.counters, rejected: { ...f.counters.rejected } }, { cacheHits: 1, cacheMisses: 1, signatureChecks: 1, accepted: 2, rejected: {} });
+  assert.deepEqual({ ...f.counters, rejected: { ...f.counters.rejected } }, { cacheHits: 1, cacheMisses: 1, signatureChecks: 1, accepted: 2, rejected: {}, previousCredential: 0 });
   assert.equal(f.cacheSize(), 1);
 });
 

@@ -11,8 +11,10 @@ export interface JwtCounters {
   accepted: number;
   /** gatehouse_jwt_rejected_total{reason} */
   rejected: Record<string, number>;
+  /** gatehouse_jwt_previous_credential_total: verified only by a rotated HMAC secret's previous value (secrets.overlap) */
+  previousCredential: number;
 }
 
 export function createCounters(): JwtCounters {
-  return { cacheHits: 0, cacheMisses: 0, signatureChecks: 0, accepted: 0, rejected: Object.create(null) as Record<string, number> };
+  return { cacheHits: 0, cacheMisses: 0, signatureChecks: 0, accepted: 0, rejected: Object.create(null) as Record<string, number>, previousCredential: 0 };
 }

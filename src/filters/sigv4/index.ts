@@ -12,7 +12,8 @@ import { defineFilter, type Filter, type Reply, type ReasonCode } from '../../pi
 import { bufferBody, requestHasBody } from '../../pipeline/body.js';
 import { parseDuration } from '../../config/units.js';
 import { createMemoryReplayCache, type ReplayCache } from '../../store/replay.js';
-import { IDENTITY, makeIdentity, type Identity } from '../common/identity.js';
+import { IDENTITY, PREVIOUS_CREDENTIAL, makeIdentity, type Identity } from '../common/identity.js';
+import { NO_PREVIOUS } from '../../secrets/history.js';
 import { pathsAgree, pctDecode, splitTarget } from './canonical.js';
 import { sigv4Schema, type Sigv4Config } from './config.js';
 import { createCounters, type Sigv4Counters } from './metrics.js';
@@ -24,12 +25,13 @@ import {
   UNSIGNED_PAYLOAD,
   bodySha256,
   detect,
+  matchingSecret,
   prepare,
-  signatureMatches,
   type Detected,
   type Failure,
   type KeyRecord,
   type Pending,
+  type SecretUsed,
   type Sigv4Code,
   type VerifierPolicy,
 } from './verify.js';
@@ -94,14 +96,22 @@ export default defineFilter<Sigv4Config>({
 
     const keys = new Map<string, KeyRecord>();
     const identities = new Map<string, Identity>();
+    // Previous values of rotated secrets and session tokens (secrets.overlap); their deadlines are
+    // checked per request against the clock.
+    const previous = deps.previousSecrets ?? NO_PREVIOUS;
+    const sha256 = (t: string) => createHash('sha256').update(t, 'utf8').digest();
     for (const [i, k] of cfg.access_keys.entries()) {
       if (keys.has(k.id)) throw new Error(`sigv4.access_keys[${i}].id: duplicate access key id "${k.id}"`);
+      const previousSecrets = previous(k.secret).map((p) => ({ secret: p.value, until: p.until, signingKeys: new Map<string, Buffer>() }));
+      const previousTokens = (k.session_tokens ?? []).flatMap((t) => previous(t).map((p) => ({ digest: sha256(p.value), until: p.until })));
       keys.set(k.id, {
         id: k.id,
         secret: k.secret,
         enabled: k.enabled !== false,
-        sessionTokens: (k.session_tokens ?? []).map((t) => createHash('sha256').update(t, 'utf8').digest()),
+        sessionTokens: (k.session_tokens ?? []).map(sha256),
         signingKeys: new Map(),
+        ...(previousSecrets.length > 0 ? { previousSecrets } : {}),
+        ...(previousTokens.length > 0 ? { previousTokens } : {}),
       });
       identities.set(
         k.id,
@@ -139,42 +149,60 @@ export default defineFilter<Sigv4Config>({
     };
     const deny = (ctx: RequestContext, f: Failure, keyId?: string) => refuse(ctx, f.code, f.message, keyId);
 
-    const grant = (ctx: RequestContext, p: Pending, d: Detected): void => {
+    /** Access keys whose previous value was already reported in the log (once per key per compiled filter). */
+    const reported = new Set<string>();
+    const grant = (ctx: RequestContext, p: Pending, d: Detected, used: SecretUsed): void => {
       counters.accepted++;
       // Any-of: the first authenticator to succeed names the caller; a later one does not replace it.
-      if (ctx.get(IDENTITY) === undefined) ctx.set(IDENTITY, identities.get(p.key.id)!);
+      if (ctx.get(IDENTITY) === undefined) {
+        ctx.set(IDENTITY, identities.get(p.key.id)!);
+        if (used === 'previous' || p.previousToken) previousUsed(ctx, p);
+      }
       if (forward) return;
       if (d.form === 'presigned') ctx.upstreamQuery = stripPresignParams(ctx.query);
       else ctx.removeUpstreamHeader('authorization');
       ctx.removeUpstreamHeader('x-amz-security-token');
     };
 
+    /** Admitted with a rotated secret's (or session token's) previous value: counted, marked for the authn decision, logged once. */
+    const previousUsed = (ctx: RequestContext, p: Pending): void => {
+      counters.previousCredential++;
+      ctx.set(PREVIOUS_CREDENTIAL, true);
+      if (reported.has(p.key.id)) return;
+      reported.add(p.key.id);
+      log.warn(
+        { route: ctx.route?.name, key_id: p.key.id, request_id: ctx.id },
+        'sigv4: a request was signed with the previous secret (or session token) of a rotated access key; accepted during secrets.overlap',
+      );
+    };
+
     /** Last step: the replay cache, then the identity. */
-    const accept = (ctx: RequestContext, p: Pending, d: Detected): Reply | void | Promise<Reply | void> => {
+    const accept = (ctx: RequestContext, p: Pending, d: Detected, used: SecretUsed): Reply | void | Promise<Reply | void> => {
       if (replay !== undefined) {
         const now = clock.now();
         // Remember the signature for as long as it could be accepted again (+1 s for rounding).
         const seen = replay.seen(`sigv4:${p.signature}`, Math.max(1000, p.acceptableUntil - now + 1000));
         if (seen instanceof Promise) {
-          return seen.then((s) => (s ? refuse(ctx, 'authn.sigv4.replayed', '', p.key.id) : grant(ctx, p, d)));
+          return seen.then((s) => (s ? refuse(ctx, 'authn.sigv4.replayed', '', p.key.id) : grant(ctx, p, d, used)));
         }
         if (seen) return refuse(ctx, 'authn.sigv4.replayed', '', p.key.id);
       }
-      grant(ctx, p, d);
+      grant(ctx, p, d, used);
     };
 
-    const check = (ctx: RequestContext, p: Pending, payloadHash: string): boolean => {
+    /** The current secret first; a rotated secret's previous values only on mismatch, while their overlap lasts. */
+    const check = (ctx: RequestContext, p: Pending, payloadHash: string): SecretUsed | undefined => {
       counters.signatureChecks++;
-      return signatureMatches(p, payloadHash, policy);
+      return matchingSecret(p, payloadHash, policy, clock.now());
     };
 
-    const withBody = (ctx: RequestContext, p: Pending, d: Detected, then: (body: Buffer) => Failure | undefined): Promise<Reply | void> =>
+    const withBody = (ctx: RequestContext, p: Pending, d: Detected, then: (body: Buffer) => Failure | SecretUsed): Promise<Reply | void> =>
       bufferBody(ctx, ctx.route?.maxBodyBytes ?? DEFAULT_BODY_LIMIT).then((b) => {
         if (!Buffer.isBuffer(b)) return b;
         counters.bodiesBuffered++;
         counters.bytesBuffered += b.length;
         const f = then(b);
-        return f === undefined ? accept(ctx, p, d) : deny(ctx, f, p.key.id);
+        return typeof f === 'string' ? accept(ctx, p, d, f) : deny(ctx, f, p.key.id);
       });
 
     const filter: Sigv4Filter = {
@@ -194,18 +222,23 @@ export default defineFilter<Sigv4Config>({
         const payload = p.payload;
         if (payload.kind === 'unsigned') {
           // Allowed by config (prepare refused it otherwise): the body is not covered and streams.
-          return check(ctx, p, UNSIGNED_PAYLOAD) ? accept(ctx, p, d) : deny(ctx, MISMATCH, p.key.id);
+          const used = check(ctx, p, UNSIGNED_PAYLOAD);
+          return used !== undefined ? accept(ctx, p, d, used) : deny(ctx, MISMATCH, p.key.id);
         }
         const hasBody = requestHasBody(ctx);
         if (payload.kind === 'claimed') {
           // The claimed hash is signed: a wrong signature is refused before a byte of body is read.
-          if (!check(ctx, p, payload.hash)) return deny(ctx, MISMATCH, p.key.id);
-          if (!hasBody) return payload.hash === EMPTY_SHA256 ? accept(ctx, p, d) : deny(ctx, HASH_MISMATCH, p.key.id);
-          return withBody(ctx, p, d, (b) => (bodySha256(b) === payload.hash ? undefined : HASH_MISMATCH));
+          const used = check(ctx, p, payload.hash);
+          if (used === undefined) return deny(ctx, MISMATCH, p.key.id);
+          if (!hasBody) return payload.hash === EMPTY_SHA256 ? accept(ctx, p, d, used) : deny(ctx, HASH_MISMATCH, p.key.id);
+          return withBody(ctx, p, d, (b) => (bodySha256(b) === payload.hash ? used : HASH_MISMATCH));
         }
         // No x-amz-content-sha256: the signature covers the body's hash, so it needs the body.
-        if (!hasBody) return check(ctx, p, EMPTY_SHA256) ? accept(ctx, p, d) : deny(ctx, MISMATCH, p.key.id);
-        return withBody(ctx, p, d, (b) => (check(ctx, p, b.length === 0 ? EMPTY_SHA256 : bodySha256(b)) ? undefined : MISMATCH));
+        if (!hasBody) {
+          const used = check(ctx, p, EMPTY_SHA256);
+          return used !== undefined ? accept(ctx, p, d, used) : deny(ctx, MISMATCH, p.key.id);
+        }
+        return withBody(ctx, p, d, (b) => check(ctx, p, b.length === 0 ? EMPTY_SHA256 : bodySha256(b)) ?? MISMATCH);
       },
     };
     return filter;

@@ -11,8 +11,10 @@ export interface Sigv4Counters {
   bodiesBuffered: number;
   /** gatehouse_sigv4_buffered_bytes_total */
   bytesBuffered: number;
+  /** gatehouse_sigv4_previous_credential_total: admitted with a rotated secret's previous value (secrets.overlap) */
+  previousCredential: number;
 }
 
 export function createCounters(): Sigv4Counters {
-  return { accepted: 0, rejected: Object.create(null) as Record<string, number>, signatureChecks: 0, bodiesBuffered: 0, bytesBuffered: 0 };
+  return { accepted: 0, rejected: Object.create(null) as Record<string, number>, signatureChecks: 0, bodiesBuffered: 0, bytesBuffered: 0, previousCredential: 0 };
 }

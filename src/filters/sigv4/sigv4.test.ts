@@ -93,7 +93,7 @@ test('no SigV4 credential: continue, nothing set, nothing counted', () => {
   ctx.req.rawHeaders = ['Authorization', 'Bearer abc'];
   assert.equal(f.onRequest!(ctx), undefined);
   assert.equal(ctx.get(IDENTITY), undefined);
-  assert.deepEqual({ ...f.counters, rejected: { ...f.counters.rejected } }, { accepted: 0, rejected: {}, signatureChecks: 0, bodiesBuffered: 0, bytesBuffered: 0 });
+  assert.deepEqual({ ...f.counters, rejected: { ...f.counters.rejected } }, { accepted: 0, rejected: {}, signatureChecks: 0, bodiesBuffered: 0, bytesBuffered: 0, previousCredential: 0 });
   assert.equal(f.challenge, 'AWS4-HMAC-SHA256');
 });
 

@@ -5,7 +5,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { HttpRequest } from '@smithy/protocol-http';
 import { Sha256 } from '@aws-crypto/sha256-js';
-import { detect, prepare, verifyRequest, parseAmzDate, parseAuthorization, signingKey, type KeyRecord, type SigV4Request, type VerifierPolicy } from './verify.js';
+import { detect, matchingSecret, prepare, verifyRequest, parseAmzDate, parseAuthorization, signingKey, type KeyRecord, type SigV4Request, type VerifierPolicy } from './verify.js';
 import { splitTarget } from './canonical.js';
 
 const NOW = Date.UTC(2026, 2, 1, 8, 30, 0);
@@ -264,4 +264,30 @@ test('detect/prepare stages: a cheap refusal needs no signature work', async () 
   assert.ok(d.ok && d.form === 'header');
   const p = prepare(x.input, d, policy(), NOW);
   assert.equal(p.ok, false);
+});
+
+test('rotation overlap: the current secret first, a previous one only on mismatch and only before its deadline', async () => {
+  const x = await signed({ method: 'POST', body: 'a=1' }); // signed with SECRET
+  const payload = createHash('sha256').update('a=1').digest('hex');
+  const at = (k: KeyRecord, now = NOW) => {
+    const d = detect(x.input);
+    assert.ok(d.ok && d.form !== 'none');
+    const p = prepare(x.input, d, policy({ keys: new Map([['AKID', k]]) }), now);
+    assert.ok(p.ok);
+    return matchingSecret(p, payload, policy(), now);
+  };
+  assert.equal(at(key('AKID')), 'current');
+  const rotated = key('AKID', { secret: 'the-new-secret', previousSecrets: [{ secret: SECRET, until: NOW + 1000, signingKeys: new Map() }] });
+  assert.equal(at(rotated), 'previous');
+  assert.equal(at(rotated, NOW + 1000), undefined, 'refused from the deadline on');
+  assert.equal(at(key('AKID', { secret: 'the-new-secret' })), undefined);
+  const tokens = { sessionTokens: [createHash('sha256').update('new-token').digest()], previousTokens: [{ digest: createHash('sha256').update(TOKEN).digest(), until: NOW + 1000 }] };
+  const t = await signed({ id: 'ASIA', token: TOKEN });
+  const d = detect(t.input);
+  assert.ok(d.ok && d.form !== 'none');
+  const withToken = (now: number) => prepare(t.input, d, policy({ keys: new Map([['ASIA', key('ASIA', tokens)]]) }), now);
+  const ok = withToken(NOW);
+  assert.ok(ok.ok && ok.previousToken, 'a previous session token is accepted and marked');
+  const late = withToken(NOW + 1000);
+  assert.ok(!late.ok && late.code === 'authn.sigv4.invalid_session_token');
 });

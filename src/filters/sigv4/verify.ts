@@ -54,15 +54,35 @@ export interface SigV4Request {
   readonly rawHeaders: readonly string[];
 }
 
-export interface KeyRecord {
-  readonly id: string;
+/** A secret access key and its derived signing keys. */
+export interface SigningSecret {
   readonly secret: string;
-  readonly enabled: boolean;
-  /** SHA-256 of each accepted session token; empty for a long-term key, which takes none. */
-  readonly sessionTokens: readonly Buffer[];
   /** Derived signing keys by scope date (a memo: 4 HMACs saved per request). */
   readonly signingKeys: Map<string, Buffer>;
 }
+
+/** A previous value of a rotated secret or session token, accepted while `until` is ahead of now (secrets.overlap). */
+export interface PreviousSigningSecret extends SigningSecret {
+  readonly until: number;
+}
+export interface PreviousToken {
+  readonly digest: Buffer;
+  readonly until: number;
+}
+
+export interface KeyRecord extends SigningSecret {
+  readonly id: string;
+  readonly enabled: boolean;
+  /** SHA-256 of each accepted session token; empty for a long-term key, which takes none. */
+  readonly sessionTokens: readonly Buffer[];
+  /** Previous secrets, tried only when the current one does not match. */
+  readonly previousSecrets?: readonly PreviousSigningSecret[];
+  /** Previous session tokens (SHA-256), tried only when no current one matches. */
+  readonly previousTokens?: readonly PreviousToken[];
+}
+
+/** Which value of the key's secret (or session token) verified: the current one or a previous one. */
+export type SecretUsed = 'current' | 'previous';
 
 export interface VerifierPolicy {
   readonly region: string;
@@ -101,6 +121,8 @@ export interface Pending {
   readonly creqPrefix: string;
   readonly payload: PayloadMode;
   readonly sessionToken: boolean;
+  /** The session token matched only a previous value (secrets.overlap). */
+  readonly previousToken: boolean;
 }
 
 const NONE: Detected = { ok: true, form: 'none' };
@@ -243,17 +265,20 @@ function single(params: readonly QueryParam[], name: string): string | undefined
 }
 
 /** SHA-256 (hex) of a byte string. */
-const sha256Hex = (data: string): string => createHash('sha256').update(data, 'latin1').digest('hex');
+export const sha256Hex = (data: string): string => createHash('sha256').update(data, 'latin1').digest('hex');
 
-function tokenAccepted(key: KeyRecord, token: string | undefined): boolean {
-  if (token === undefined) return key.sessionTokens.length === 0;
-  if (key.sessionTokens.length === 0) return false;
+function tokenAccepted(key: KeyRecord, token: string | undefined, nowMs: number): SecretUsed | undefined {
+  if (token === undefined) return key.sessionTokens.length === 0 ? 'current' : undefined;
+  if (key.sessionTokens.length === 0) return undefined;
   // Compare digests: equal length always, so timingSafeEqual applies and the token's length leaks
   // nothing. The token arrives as octets (latin1 units); configured tokens are hashed as UTF-8.
   const d = createHash('sha256').update(token, 'latin1').digest();
   let ok = false;
   for (const t of key.sessionTokens) ok = timingSafeEqual(d, t) || ok;
-  return ok;
+  if (ok) return 'current';
+  // Previous tokens of a rotated session token, only while their overlap lasts.
+  for (const t of key.previousTokens ?? []) ok = (nowMs < t.until && timingSafeEqual(d, t.digest)) || ok;
+  return ok ? 'previous' : undefined;
 }
 
 /** Everything that needs no body. Returns the pending verification or the first failure. */
@@ -356,7 +381,8 @@ export function prepare(req: SigV4Request, d: Detected & { form: 'header' | 'pre
   const key = policy.keys.get(c.accessKeyId);
   if (key === undefined) return fail('authn.sigv4.unknown_access_key', 'the access key is not known');
   if (!key.enabled) return fail('authn.sigv4.key_disabled', 'the access key is disabled');
-  if (!tokenAccepted(key, token)) return fail('authn.sigv4.invalid_session_token', 'the security token included in the request is invalid');
+  const tokenUsed = tokenAccepted(key, token, nowMs);
+  if (tokenUsed === undefined) return fail('authn.sigv4.invalid_session_token', 'the security token included in the request is invalid');
 
   let payload: PayloadMode;
   const sha = headerValues(raw, 'x-amz-content-sha256');
@@ -395,19 +421,26 @@ export function prepare(req: SigV4Request, d: Detected & { form: 'header' | 'pre
     creqPrefix: canonicalRequest(req.method, uri, query, headers, signedRaw, ''),
     payload,
     sessionToken: token !== undefined,
+    previousToken: tokenUsed === 'previous',
   };
 }
 
-function hmac(key: Buffer | string, data: string): Buffer {
+/** HMAC-SHA256 of a byte string. */
+export function hmac(key: Buffer | string, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'latin1').digest();
 }
 
-/** kSigning = HMAC chain over date, region, service, aws4_request; memoised per key and date. */
-export function signingKey(key: KeyRecord, scopeDate: string, region: string, service: string): Buffer {
+/** kSigning = HMAC chain over date, region, service, aws4_request (no memo; see signingKey). */
+export function deriveSigningKey(secret: string, scopeDate: string, region: string, service: string): Buffer {
+  return hmac(hmac(hmac(hmac('AWS4' + secret, scopeDate), region), service), 'aws4_request');
+}
+
+/** kSigning for a verifier key, memoised per key and date. */
+export function signingKey(key: SigningSecret, scopeDate: string, region: string, service: string): Buffer {
   const memo = `${scopeDate}/${region}/${service}`;
   let k = key.signingKeys.get(memo);
   if (k !== undefined) return k;
-  k = hmac(hmac(hmac(hmac('AWS4' + key.secret, scopeDate), region), service), 'aws4_request');
+  k = deriveSigningKey(key.secret, scopeDate, region, service);
   if (key.signingKeys.size >= 4) key.signingKeys.clear();
   key.signingKeys.set(memo, k);
   return k;
@@ -421,6 +454,22 @@ export function expectedSignature(p: Pending, payloadHash: string, region: strin
 
 export function signatureMatches(p: Pending, payloadHash: string, policy: VerifierPolicy): boolean {
   return timingSafeEqual(expectedSignature(p, payloadHash, policy.region, policy.service), p.presented);
+}
+
+/**
+ * Which secret of the key signed the request: the current one, else (only on mismatch) a previous
+ * value of a rotated secret still inside its overlap at `nowMs`; undefined when none did. Each
+ * comparison is constant-time; the canonical request is hashed once.
+ */
+export function matchingSecret(p: Pending, payloadHash: string, policy: VerifierPolicy, nowMs: number): SecretUsed | undefined {
+  const toSign = stringToSign(p.amzDate, p.scope, sha256Hex(p.creqPrefix + payloadHash));
+  if (timingSafeEqual(hmac(signingKey(p.key, p.scopeDate, policy.region, policy.service), toSign), p.presented)) return 'current';
+  const previous = p.key.previousSecrets;
+  if (previous === undefined) return undefined;
+  for (const k of previous) {
+    if (nowMs < k.until && timingSafeEqual(hmac(signingKey(k, p.scopeDate, policy.region, policy.service), toSign), p.presented)) return 'previous';
+  }
+  return undefined;
 }
 
 export const bodySha256 = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
