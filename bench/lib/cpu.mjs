@@ -8,17 +8,22 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** Busy and total jiffies of one core from /proc/stat; idle and iowait count as not busy. */
+/**
+ * Busy, steal and total jiffies of one core from /proc/stat. Idle and iowait count as not busy;
+ * steal (the hypervisor ran another guest while this vCPU wanted to run) is not our CPU time
+ * either, so it is kept apart: on a shared VM it is the noise no process list shows.
+ */
 export function cpuTicks(cpu) {
   const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `));
   if (!line) return null;
   // user nice system idle iowait irq softirq steal (guest time is already inside user)
   const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
   const total = f.reduce((a, b) => a + b, 0);
-  return { busy: total - f[3] - f[4], total };
+  return { busy: total - f[3] - f[4] - f[7], steal: f[7], total };
 }
 
 export const busyBetween = (a, b) => (a && b && b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : null);
+export const stealBetween = (a, b) => (a && b && b.total > a.total ? (b.steal - a.steal) / (b.total - a.total) : null);
 
 let clkTck = null;
 const ticksPerSecond = () =>

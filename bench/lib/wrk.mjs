@@ -1,6 +1,6 @@
 // Running wrk and reading its text report.
 import { spawn } from 'node:child_process';
-import { busyBetween, cpuTicks } from './cpu.mjs';
+import { busyBetween, cpuTicks, stealBetween } from './cpu.mjs';
 
 // wrk runs in the harness's own process group (it is short-lived and not detached), so a terminal
 // Ctrl-C reaches it anyway; this set covers the other exits (SIGTERM to the harness, errors).
@@ -26,6 +26,7 @@ export async function runWrk({ url, connections, seconds, cpu, watchCpu = null, 
   const busy = busyBetween(before, after);
   if (busy !== null) {
     r.proxyCpuUtil = busy;
+    r.proxySteal = stealBetween(before, after);
     // Busy fraction x wall time is the CPU time spent on that core (the proxy is alone there);
     // the window includes wrk's start-up and exit, a few ms of idle, which only lowers `busy`.
     r.proxyCpuUsPerReq = r.requests ? (busy * wallUs) / r.requests : null;
