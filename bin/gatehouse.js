@@ -12,6 +12,13 @@ try {
   );
   process.exit(missing ? 1 : 70);
 }
+// `gatehouse audit verify DIR | head`: a reader that went away is not our failure. Later writes
+// are dropped and the command still ends with its own exit code.
+const ignoreClosedPipe = (err) => {
+  if (err?.code !== 'EPIPE' && err?.code !== 'ERR_STREAM_DESTROYED') throw err;
+};
+process.stdout.on('error', ignoreClosedPipe);
+process.stderr.on('error', ignoreClosedPipe);
 const code = await main(process.argv.slice(2));
 // A failed start may leave sockets or timers behind; a failure must end the process anyway.
 if (code !== 0) process.exit(code);

@@ -26,15 +26,38 @@ export function createLineSink(path: string | undefined): LineSink {
   return makeSink(path);
 }
 
+/** How long flush() waits for the destination to take the bytes (a stdout nobody reads). */
+const FLUSH_WAIT_MS = 2000;
+
 function makeSink(path: string | undefined): LineSink {
   const dest = pino.destination({ dest: path ?? 1, sync: false, mkdir: true });
   let batch = '';
   let timer: NodeJS.Timeout | undefined;
+  // Bytes handed to sonic-boom and not yet written. flush() waits for them: sonic-boom's own
+  // flush(cb) answers at once (minLength 0), and pino's exit hook then calls flushSync(), which
+  // writes the queued buffers *before* the one still in flight, so lines came out reordered
+  // (an audit chain on stdout failed to verify after a SIGTERM).
+  let unwritten = 0;
+  let waiters: (() => void)[] = [];
+  const settle = () => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  dest.on('write', (n: number) => {
+    unwritten -= n;
+    if (unwritten <= 0) {
+      unwritten = 0;
+      settle();
+    }
+  });
+  dest.on('error', settle);
   const drain = () => {
     timer = undefined;
     if (batch === '') return;
     const out = batch;
     batch = '';
+    unwritten += Buffer.byteLength(out);
     dest.write(out);
   };
   return {
@@ -53,12 +76,14 @@ function makeSink(path: string | undefined): LineSink {
     flush() {
       if (timer !== undefined) clearTimeout(timer);
       drain();
+      if (unwritten === 0) return Promise.resolve();
       return new Promise((resolve) => {
-        try {
-          dest.flush(() => resolve());
-        } catch {
+        const t = setTimeout(resolve, FLUSH_WAIT_MS);
+        t.unref();
+        waiters.push(() => {
+          clearTimeout(t);
           resolve();
-        }
+        });
       });
     },
   };

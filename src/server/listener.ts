@@ -11,7 +11,7 @@ import type { ListenerConfig } from '../config/schema.js';
 import type { ResolvedLimits } from '../config/snapshot.js';
 import type { Reply } from '../pipeline/filter.js';
 import { writeRawReply, sendReply } from '../pipeline/reply.js';
-import { handleRequest, type RequestServices } from './handle-request.js';
+import { CLOSE_FORWARDED, exchangeClosed, handleRequest, type RequestServices } from './handle-request.js';
 import { handleUpgrade } from './upgrade.js';
 import { unmapIp } from './cidr.js';
 
@@ -90,7 +90,7 @@ interface ConnState {
 }
 
 const CONN = Symbol('gatehouse.conn');
-type ResponseWithConn = http.ServerResponse & { [CONN]?: ConnState };
+type ResponseWithConn = http.ServerResponse & { [CONN]?: ConnState; [CLOSE_FORWARDED]?: true };
 
 /** Shared by every response (no closure per request): a parser error queued behind earlier
  * responses is answered once the last of them closed. */
@@ -103,6 +103,7 @@ function onResponseClosed(this: ResponseWithConn): void {
     st.onIdle = undefined;
     f();
   }
+  exchangeClosed(this);
 }
 
 export function createListener(cfg: ListenerConfig, baseDir: string, limits: ResolvedLimits, svc: RequestServices): Listener {
@@ -163,6 +164,7 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
     st.pending++;
     st.last = req;
     (res as ResponseWithConn)[CONN] = st;
+    (res as ResponseWithConn)[CLOSE_FORWARDED] = true;
     res.on('close', onResponseClosed);
     if (svc.draining()) res.shouldKeepAlive = false;
     // Node's maxRequestsPerSocket only adds `Connection: close` to the last answer and leaves the

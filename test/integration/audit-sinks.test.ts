@@ -89,6 +89,18 @@ clusters:
   const strict = await runCli(['audit', 'verify', capture]);
   assert.equal(strict.code, 1, 'without --mixed the access-log lines are not audit records');
 
+  // `gatehouse audit verify ... | head -1`: the reader is gone before the verdict is written (here
+  // before anything is); no stack trace, and the exit code is still the verdict's.
+  for (const [file, want] of [[capture, 0], [join(root, 'no-such-dir'), 2]] as const) {
+    const piped = spawn(process.execPath, [bin, 'audit', 'verify', '--mixed', file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let pipedErr = '';
+    piped.stderr!.on('data', (d: Buffer) => (pipedErr += d));
+    piped.stdout!.destroy();
+    const [pipedCode] = await once(piped, 'exit');
+    assert.equal(pipedCode, want, pipedErr);
+    assert.doesNotMatch(pipedErr, /Unhandled|EPIPE|at /);
+  }
+
   // Tamper with the capture: the reported line is the line in the captured file.
   const raw = out.split('\n');
   const idx = raw.findIndex((l) => l.includes('"/item/7"') && l.includes('"hash"'));
