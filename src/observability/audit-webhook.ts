@@ -89,16 +89,19 @@ export function createAuditWebhook(o: AuditWebhookOptions): AuditWebhook {
     sending = true;
     try {
       while (queue.length > 0) {
-        const batch = queue.slice(0, o.batchSize);
+        // The batch leaves the queue while it is in flight, so an overflow meanwhile drops the
+        // oldest *waiting* lines, never lines of this batch (which a later slice would then
+        // have mistaken for sent ones).
+        const batch = queue.splice(0, o.batchSize);
         if (!(await postBatch(batch))) {
+          queue = batch.concat(queue);
+          trim();
           backoff = Math.min(max, backoff === 0 ? base : backoff * 2);
           // Full jitter keeps a fleet of gateways from retrying in step against one collector.
           schedule(closing ? 0 : Math.floor(backoff / 2 + (Math.random() * backoff) / 2));
           return;
         }
         backoff = 0;
-        // Lines pushed while the batch was in flight sit behind it; only the sent ones go.
-        queue = queue.slice(batch.length);
         stats.sent += batch.length;
         if (closing && queue.length === 0) return;
       }
@@ -107,17 +110,21 @@ export function createAuditWebhook(o: AuditWebhookOptions): AuditWebhook {
     }
   };
 
+  /** At most max_queue lines wait (plus one batch in flight); beyond that the oldest are dropped. */
+  const trim = () => {
+    if (queue.length <= o.maxQueue) return;
+    const over = queue.length - o.maxQueue;
+    queue = queue.slice(over);
+    drop(over);
+    o.log.error({ dropped: over }, 'audit webhook queue is full; the oldest records were dropped from it (the local chain keeps them)');
+  };
+
   return {
     stats,
     push(lines) {
       if (lines.length === 0) return;
       for (const l of lines) queue.push(l);
-      if (queue.length > o.maxQueue) {
-        const over = queue.length - o.maxQueue;
-        queue = queue.slice(over);
-        drop(over);
-        o.log.error({ dropped: over }, 'audit webhook queue is full; the oldest records were dropped from it (the local chain keeps them)');
-      }
+      trim();
       if (backoff > 0) return; // a retry is scheduled; it will take these too
       if (queue.length >= o.batchSize) void send();
       else schedule(o.flushIntervalMs);
@@ -129,7 +136,8 @@ export function createAuditWebhook(o: AuditWebhookOptions): AuditWebhook {
         timer = undefined;
       }
       const until = Date.now() + deadlineMs;
-      while (queue.length > 0 && Date.now() < until) {
+      // A batch in flight counts too: if it fails it comes back to the queue.
+      while ((queue.length > 0 || sending) && Date.now() < until) {
         if (sending) await new Promise((r) => setTimeout(r, 10));
         else {
           const before = queue.length;
