@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { startGateway } from '../helpers/gateway.js';
-import { bin, root as repoRoot, runCli } from '../helpers/cli.js';
+import { bin, root as repoRoot, runCli, startCliGateway } from '../helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gh-audit-sinks-'));
 const ups: TestUpstream[] = [];
@@ -51,27 +51,15 @@ clusters:
     endpoints: [${up.url}]
 `,
   );
-  const child = spawn(process.execPath, [bin, 'start', '-c', file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d));
-  child.stderr!.on('data', (d: Buffer) => (err += d));
+  const gw = await startCliGateway(file);
   try {
-    let port = 0;
-    for (let i = 0; i < 600 && port === 0; i++) {
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
-      if (m) port = Number(m[1]);
-      else await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(port > 0, `gateway did not start:\n${err}`);
-    const statuses = await Promise.all(Array.from({ length: 40 }, (_, i) => get(`http://127.0.0.1:${port}/item/${i}`)));
+    const statuses = await Promise.all(Array.from({ length: 40 }, (_, i) => get(`http://127.0.0.1:${gw.port}/item/${i}`)));
     assert.ok(statuses.every((s) => s === 200));
-    child.kill('SIGTERM');
-    const [code] = await once(child, 'exit');
-    assert.equal(code, 0, err);
+    assert.equal(await gw.stop(), 0, gw.stderr());
   } finally {
-    child.kill('SIGKILL');
+    gw.child.kill('SIGKILL');
   }
+  const out = gw.stdout();
   const lines = out.split('\n').filter(Boolean);
   const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>); // throws on a split line
   const audit = parsed.filter((p) => typeof p.hash === 'string');

@@ -2,17 +2,14 @@
 // requests and exits 0; SIGHUP reloads; a broken reload keeps the running config.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { request } from 'undici';
 import { startUpstream } from '../helpers/upstream.js';
+import { startCliGateway } from '../helpers/cli.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const bin = join(root, 'bin', 'gatehouse.js');
 
 const config = (upstream: string, header: string) => `listeners:
   - port: 0
@@ -27,22 +24,6 @@ clusters:
     endpoints: [${upstream}]
 `;
 
-async function startCli(file: string): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
-  const child = spawn(process.execPath, [bin, 'start', '-c', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d));
-  child.stdout!.resume();
-  // Generous: start-up takes ~2 s on a loaded 2-core machine (schema compile included).
-  for (let i = 0; i < 600; i++) {
-    const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
-    if (m) return { child, port: Number(m[1]), stderr: () => err };
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`gateway did not start:\n${err}`);
-}
-
 test('SIGTERM drains an in-flight request and exits 0', async () => {
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
@@ -50,7 +31,7 @@ test('SIGTERM drains an in-flight request and exits 0', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
   const file = join(dir, 'g.yaml');
   writeFileSync(file, config(up.url, 'one'));
-  const { child, port, stderr } = await startCli(file);
+  const { child, port, stderr } = await startCliGateway(file);
   try {
     const pending = request(`http://127.0.0.1:${port}/slow`).then(async (r) => ({ status: r.statusCode, body: await r.body.text() }));
     for (let i = 0; i < 200 && up.requests.length < 1; i++) await new Promise((r) => setTimeout(r, 10));
@@ -73,7 +54,7 @@ test('SIGHUP reloads the file; a broken file is reported and the running config 
   const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
   const file = join(dir, 'g.yaml');
   writeFileSync(file, config(up.url, 'one'));
-  const { child, port, stderr } = await startCli(file);
+  const { child, port, stderr } = await startCliGateway(file);
   const header = async () => {
     const r = await request(`http://127.0.0.1:${port}/x`, { reset: true });
     await r.body.dump();

@@ -4,14 +4,12 @@
 // configured is the control that shows the check can see OTel being loaded.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { startUpstream } from '../helpers/upstream.js';
-import { bin, root } from '../helpers/cli.js';
+import { startCliGateway } from '../helpers/cli.js';
 
 async function modulesLoaded(upstream: string, tracing: boolean): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-otel-'));
@@ -25,26 +23,16 @@ ${tracing ? 'tracing: { endpoint: "http://127.0.0.1:9/v1/traces", sample_ratio: 
 clusters: [{ name: up, endpoints: ["${upstream}"] }]
 `,
   );
-  const child = spawn(process.execPath, [bin, 'start', '-c', file], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_DEBUG: 'esm' } });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d));
+  const gw = await startCliGateway(file, { env: { NODE_DEBUG: 'esm' } });
   try {
-    let port = 0;
-    for (let i = 0; i < 600 && port === 0; i++) {
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
-      if (m) port = Number(m[1]);
-      else await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(port > 0, 'the gateway started');
-    const r = await request(`http://127.0.0.1:${port}/x`);
+    const r = await request(`http://127.0.0.1:${gw.port}/x`);
     await r.body.dump();
     assert.equal(r.statusCode, 200);
-    child.kill('SIGTERM');
-    await once(child, 'exit');
+    await gw.stop();
   } finally {
-    child.kill('SIGKILL');
+    gw.child.kill('SIGKILL');
   }
-  return err;
+  return gw.stderr();
 }
 
 test('without tracing configured, no OpenTelemetry module is ever loaded (with it, they are)', async () => {
