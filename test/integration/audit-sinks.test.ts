@@ -44,6 +44,10 @@ test('stdout sink: a real process writes whole lines beside the access log; veri
 admin: { port: 0 }
 audit: { enabled: true, sink: stdout, flush_interval: 20ms }
 routes:
+  - name: pay
+    match: { path: { prefix: /pay } }
+    cluster: up
+    audit: required
   - name: all
     cluster: up
 clusters:
@@ -55,6 +59,8 @@ clusters:
   try {
     const statuses = await Promise.all(Array.from({ length: 40 }, (_, i) => get(`http://127.0.0.1:${gw.port}/item/${i}`)));
     assert.ok(statuses.every((s) => s === 200));
+    // audit: required on stdout: the decision record is handed to the OS before the upstream call.
+    assert.equal(await get(`http://127.0.0.1:${gw.port}/pay/1`), 200);
     assert.equal(await gw.stop(), 0, gw.stderr());
   } finally {
     gw.child.kill('SIGKILL');
@@ -64,8 +70,10 @@ clusters:
   const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>); // throws on a split line
   const audit = parsed.filter((p) => typeof p.hash === 'string');
   const access = parsed.filter((p) => p.hash === undefined && p.request_id !== undefined);
-  assert.equal(access.length, 40, 'every access-log line is there');
-  assert.equal(audit.filter((a) => a.type === 'access').length, 40, 'one audit record per request, nothing lost at shutdown');
+  assert.equal(access.length, 41, 'every access-log line is there');
+  assert.equal(audit.filter((a) => a.phase === 'complete').length, 41, 'one audit record per request, nothing lost at shutdown');
+  const pay = audit.filter((a) => a.path === '/pay/1');
+  assert.deepEqual(pay.map((a) => a.phase), ['decision', 'complete'], 'the required route wrote its decision record first');
   assert.equal(audit[0]!.type, 'file_start');
   assert.equal(audit[0]!.stream, 'stdout');
 
@@ -73,7 +81,7 @@ clusters:
   writeFileSync(capture, out);
   const mixed = await runCli(['audit', 'verify', '--mixed', capture]);
   assert.equal(mixed.code, 0, mixed.stdout + mixed.stderr);
-  assert.match(mixed.stdout, /^ok {5}capture\.log: 41 records/m);
+  assert.match(mixed.stdout, /^ok {5}capture\.log: 43 records/m);
   const strict = await runCli(['audit', 'verify', capture]);
   assert.equal(strict.code, 1, 'without --mixed the access-log lines are not audit records');
 
