@@ -11,6 +11,10 @@
 //   node bench/run.mjs                  same, without rebuilding
 //   node bench/run.mjs --profile        full run, then a CPU profile of Gatehouse under load
 //   node bench/run.mjs --profile-only   just the profile
+//   node bench/run.mjs --paired         paired runs only: proxies loaded at once on the proxy core
+//                                       (reference:gatehouse, plus the gatehouse-compare targets of
+//                                       BENCH_COMPARE_ROOT); CPU per request compared under the same
+//                                       host conditions (bench/lib/paired.mjs says why)
 //   BENCH_QUICK=1 node bench/run.mjs    smoke test (2 s prime, 3 s runs, 1 round)
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,8 +33,9 @@ import { gatehouseLb3Target } from './lib/resilience-targets.mjs';
 import { gatehouseObservedTarget, gatehouseQuietTarget } from './lib/observability-targets.mjs';
 import { runWrk, killActiveWrk } from './lib/wrk.mjs';
 import { awaitQuiet, describeForeign, foreignCpu, processSnapshot } from './lib/cpu.mjs';
-import { authConsoleTable, authMarkdownTable, consoleTable, fmtUs, markdownTable, summarize, verdict } from './lib/report.mjs';
+import { authConsoleTable, authMarkdownTable, consoleTable, fmtUs, markdownTable, median, summarize, TARGET_RPS_RATIO, verdict } from './lib/report.mjs';
 import { formatProfile, summarizeCpuProfile } from './lib/profile.mjs';
+import { groupRound } from './lib/paired.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const resultsDir = path.join(repoRoot, 'bench', 'results');
@@ -44,6 +49,7 @@ const { values: flags } = parseArgs({
   options: {
     profile: { type: 'boolean', default: false },
     'profile-only': { type: 'boolean', default: false },
+    paired: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -65,9 +71,11 @@ if (flags.help) {
                            gatehouse-ratelimit-memory,gatehouse-ratelimit-redis;gatehouse-quiet,gatehouse-observed;gatehouse-lb3;
                            also gatehouse-sigv4-presigned, which is not in the default list)
   BENCH_AUTH_AT1=1         also measure the auth targets at 1 connection (default: only the high level)
-  BENCH_COMPARE_ROOT=DIR   add target gatehouse-compare: another built checkout, reported against this build's gatehouse
+  BENCH_COMPARE_ROOT=DIR[,DIR2]  add gatehouse-compare (gatehouse-compare2...): other built checkouts, reported against this build's gatehouse
   BENCH_PROXY_CPU=0 BENCH_LOAD_CPU=1   cores for the proxy and for wrk + upstream
-  BENCH_PROFILE_TARGET=gatehouse  what --profile profiles (gatehouse, reference, gatehouse-jwt, gatehouse-sigv4)`);
+  BENCH_PROFILE_TARGET=gatehouse  what --profile profiles (gatehouse, reference, gatehouse-jwt, gatehouse-sigv4)
+  BENCH_PAIRS=base:target[:target...],...  --paired: the groups to load together (default
+                           reference:gatehouse[:gatehouse-compare...]); any target names`);
   process.exit(0);
 }
 
@@ -115,7 +123,7 @@ function allTargets() {
     gatehouseObservedTarget(),
     gatehouseLb3Target(),
     nginxProxyTarget(),
-    ...(compareRoot ? [compareTarget(compareRoot)] : []),
+    ...compareRoots.map((root, i) => compareTarget(root, i)),
   ];
 }
 
@@ -124,9 +132,11 @@ function allTargets() {
  * reported against this build's `gatehouse` in the same rounds. On a noisy machine, two builds
  * measured side by side are the only fair way to tell whether a change made the data path slower.
  */
-const compareRoot = process.env.BENCH_COMPARE_ROOT ? path.resolve(process.env.BENCH_COMPARE_ROOT) : null;
-function compareTarget(root) {
-  return Object.assign(gatehouseTarget({ name: 'gatehouse-compare', label: `(c') Gatehouse built at ${root}, access log on`, root }), { baseline: 'gatehouse' });
+const compareRoots = (process.env.BENCH_COMPARE_ROOT ?? '').split(',').filter(Boolean).map((r) => path.resolve(r));
+/** Several roots (comma-separated) give gatehouse-compare, gatehouse-compare2, ... */
+const compareName = (i) => `gatehouse-compare${i === 0 ? '' : i + 1}`;
+function compareTarget(root, i) {
+  return Object.assign(gatehouseTarget({ name: compareName(i), label: `(c') Gatehouse built at ${root}, access log on`, root }), { baseline: 'gatehouse' });
 }
 
 /** Targets --profile can profile (BENCH_PROFILE_TARGET). */
@@ -487,6 +497,109 @@ async function profilePhase(env, stamp) {
   return { status: 'ok', target: which, run: strip(r), summary };
 }
 
+/**
+ * --paired: each group's proxies under load at the same time on the proxy core, so host
+ * contention hits all of them alike (bench/lib/paired.mjs). A group is `base:target[:target...]`;
+ * reports, per target, the median over rounds of base CPU µs/request ÷ target CPU µs/request:
+ * the req/s ratio the two reach with a core each.
+ */
+async function pairedPhase(env, machine, stamp) {
+  const known = allTargets();
+  const spec = process.env.BENCH_PAIRS ?? ['reference', 'gatehouse', ...compareRoots.map((_, i) => compareName(i))].join(':');
+  const groups = spec.split(',').map((p) => p.trim().split(':'));
+  const byName = new Map(known.map((t) => [t.name, t]));
+  for (const g of groups) {
+    if (g.length < 2 || !g.every((n) => byName.has(n)) || new Set(g).size !== g.length) {
+      throw new Error(`BENCH_PAIRS: "${g.join(':')}" is not base:target[:target...] with known, different targets (${[...byName.keys()].join(', ')})`);
+    }
+  }
+  const needed = [...new Set(groups.flat())].map((n) => byName.get(n));
+  log('\nPaired runs: starting ' + needed.map((t) => t.name).join(', ') + ` (proxies on CPU ${settings.cpus.proxy})...`);
+  for (const t of needed) {
+    const failure = await bringUp(t, env);
+    if (failure) throw Object.assign(new Error(`${t.name}: ${failure.status}: ${failure.error}`), { detail: failure.detail });
+  }
+  for (const t of needed) {
+    if (settings.primeSeconds === 0) break;
+    const r = await measure(t, settings.connections, settings.primeSeconds, { retries: 0 });
+    log(`  prime ${t.name.padEnd(17)} ${short(r)}`);
+  }
+  const results = groups.map((g) => ({ base: g[0], targets: g.slice(1), rounds: [] }));
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const gr of results) {
+      await awaitQuiet(makeIsOurs(), { threshold: settings.foreignMax, maxWaitMs: settings.quietWaitSeconds * 1000, onWait: (f) => log(`  (waiting for other processes to go quiet: ${describeForeign(f)})`) });
+      const before = processSnapshot();
+      const t0 = performance.now();
+      const names = [gr.base, ...gr.targets];
+      const runs = await groupRound({ targets: names.map((n) => byName.get(n)), connections: settings.connections, seconds: settings.durationSeconds, loadCpu: settings.cpus.load, requestFor });
+      const f = foreignCpu(before, processSnapshot(), makeIsOurs(), performance.now() - t0);
+      const errors = runs.flatMap((r) => Object.values(r.errors)).reduce((x, y) => x + y, 0);
+      const base = runs[0];
+      const rec = {
+        round,
+        runs: Object.fromEntries(names.map((n, i) => [n, runs[i]])),
+        cpuRatio: Object.fromEntries(gr.targets.map((n, i) => [n, base.cpuUsPerReq && runs[i + 1].cpuUsPerReq ? base.cpuUsPerReq / runs[i + 1].cpuUsPerReq : null])),
+        rpsRatio: Object.fromEntries(gr.targets.map((n, i) => [n, runs[i + 1].rps / base.rps])),
+        foreignCpu: f.coreFraction,
+        disturbed: f.coreFraction > settings.foreignMax || errors > 0,
+      };
+      gr.rounds.push(rec);
+      log(
+        `  round ${String(round + 1).padStart(2)} ` +
+          names.map((n, i) => `${n} ${runs[i].cpuUsPerReq?.toFixed(1)} µs/req (${Math.round(runs[i].rps)}/s, ${(runs[i].cpuShare * 100).toFixed(0)}%)`).join(', ') +
+          ' -> ' + gr.targets.map((n) => rec.cpuRatio[n]?.toFixed(3)).join(' ') +
+          (errors ? `  ERRORS ${errors}` : '') + (rec.disturbed ? '  [disturbed]' : ''),
+      );
+    }
+  }
+  for (const t of needed) await t.stop();
+  const q = (xs, p) => {
+    const v = [...xs].sort((x, y) => x - y);
+    return v.length ? v[Math.min(v.length - 1, Math.floor(p * v.length))] : null;
+  };
+  const lines = [];
+  const checks = [];
+  const summaries = [];
+  for (const gr of results) {
+    const clean = gr.rounds.filter((r) => !r.disturbed);
+    const use = clean.length ? clean : gr.rounds;
+    for (const target of gr.targets) {
+      const ratios = use.map((r) => r.cpuRatio[target]).filter((x) => x !== null);
+      const s = {
+        base: gr.base,
+        target,
+        rounds: ratios.length,
+        cleanRounds: clean.length,
+        cpuRatio: median(ratios),
+        cpuRatioIqr: [q(ratios, 0.25), q(ratios, 0.75)],
+        baseCpuUsPerReq: median(use.map((r) => r.runs[gr.base].cpuUsPerReq)),
+        targetCpuUsPerReq: median(use.map((r) => r.runs[target].cpuUsPerReq)),
+        rpsRatio: median(use.map((r) => r.rpsRatio[target])),
+      };
+      summaries.push(s);
+      if (s.cpuRatio === null) continue;
+      lines.push(
+        `| ${target} vs ${gr.base} | ${s.rounds} (${s.cleanRounds} clean) | ${s.baseCpuUsPerReq.toFixed(1)} | ${s.targetCpuUsPerReq.toFixed(1)} | ` +
+          `**${s.cpuRatio.toFixed(3)}** | ${s.cpuRatioIqr[0].toFixed(3)}-${s.cpuRatioIqr[1].toFixed(3)} | ${s.rpsRatio.toFixed(3)} |`,
+      );
+      if (gr.base === 'reference' && target === 'gatehouse') {
+        checks.push({ name: `Gatehouse req/s >= ${TARGET_RPS_RATIO.toFixed(2)}x reference (paired, CPU per request)`, pass: s.cpuRatio >= TARGET_RPS_RATIO, detail: `${s.cpuRatio.toFixed(3)}x (IQR ${s.cpuRatioIqr[0].toFixed(3)}-${s.cpuRatioIqr[1].toFixed(3)}, ${s.rounds} rounds)` });
+      }
+    }
+  }
+  const md = [
+    `Paired runs: ${machine.cpuModel}, Node ${machine.node}, undici ${machine.undici}; ${settings.rounds} round(s) × ${settings.durationSeconds} s, ` +
+      `${settings.connections} connections to each proxy, primed ${settings.primeSeconds} s, ${stamp}.`,
+    '',
+    '| pair | rounds | base CPU µs/req | target CPU µs/req | capacity ratio (median) | IQR | req/s ratio while sharing |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...lines,
+    ...checks.map((c) => `- ${c.pass ? 'PASS' : 'FAIL'}: ${c.name}: ${c.detail}`),
+  ].join('\n');
+  log('\n' + md + '\n');
+  return { paired: results, pairedSummary: summaries, checks, markdown: md };
+}
+
 /** Keep the JSON small: wrk's raw text is only needed when something looks wrong. */
 function strip(r) {
   const { raw, ...rest } = r;
@@ -512,7 +625,8 @@ async function main() {
   const env = { dir, upstreamUrl: upstream.url, upstreamPort, cpus: settings.cpus, repoRoot };
 
   const out = { timestamp: stamp, machine, settings, flags };
-  if (!flags['profile-only']) Object.assign(out, await comparison(env, machine, stamp));
+  if (flags.paired) Object.assign(out, await pairedPhase(env, machine, stamp));
+  else if (!flags['profile-only']) Object.assign(out, await comparison(env, machine, stamp));
   if (flags.profile || flags['profile-only']) out.profile = await profilePhase(env, stamp);
 
   mkdirSync(resultsDir, { recursive: true });

@@ -120,6 +120,11 @@ export function tailFile(file, lines = 20) {
 /** Stop every registered child and remove every temp dir. Safe to call more than once. */
 export async function cleanupAll() {
   await Promise.all([...children].map((p) => p.stop(3000)));
+  // BENCH_KEEP_DIR=1: keep the targets' configs and output (e.g. NODE_OPTIONS=--trace-gc logs).
+  if (process.env.BENCH_KEEP_DIR === '1') {
+    for (const dir of tempDirs) console.log(`kept ${dir} (BENCH_KEEP_DIR=1)`);
+    tempDirs.clear();
+  }
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   tempDirs.clear();
 }

@@ -43,7 +43,8 @@ async function startNodeTarget(target, env, { argv, readyTimeoutMs = 10000 }) {
   target.url = `http://127.0.0.1:${port}/`;
   const proc = startPinned({
     name: target.name,
-    argv: ['node', ...argv(port)],
+    // BENCH_NODE_ARGS: extra node flags for every node target (e.g. --trace-gc, which NODE_OPTIONS refuses).
+    argv: ['node', ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : []), ...argv(port)],
     cpu: env.cpus.proxy,
     cwd: env.repoRoot,
     env: nodeEnv(),

@@ -2,7 +2,10 @@
 // and formats durations by hand: both shortcuts must still produce valid JSON with exact values.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatAccessLine, formatMs, isoTime } from './access-log.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAccessLog, formatAccessLine, formatMs, isoTime } from './access-log.js';
 import { makeCtx } from '../../test/helpers/make-ctx.js';
 
 test('formatMs: microsecond resolution, the same number as rounding, valid JSON', () => {
@@ -45,4 +48,51 @@ test('an access line is one JSON object; a path with quotes, backslashes and non
   assert.equal(j.upstream_ms, null);
   assert.equal(j.time, '2026-11-30T07:00:00.005Z');
   assert.equal(j.status, 201);
+});
+
+test('batched lines: every request and refusal is written, in order, with the values it had when it closed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-alog-'));
+  const file = join(dir, 'access.log');
+  const log = createAccessLog({ enabled: true, path: file });
+  // More than one formatting batch (256), with a refusal in the middle.
+  for (let i = 0; i < 600; i++) {
+    if (i === 300) log.writeRefusal({ id: 'refused-1', clientIp: '10.0.0.9', method: undefined, status: 400, code: 'request.bad_request' });
+    const ctx = makeCtx({ path: `/r/${i}` });
+    ctx.status = 200 + (i % 3);
+    log.write(ctx, ctx.start + 1);
+    // The context is reused by nobody, but a later change to it must not rewrite the line.
+    ctx.status = 599;
+  }
+  await log.flush();
+  const lines = readFileSync(file, 'utf8').split('\n');
+  assert.equal(lines.pop(), '');
+  assert.equal(lines.length, 601);
+  const parsed = lines.map((l) => JSON.parse(l));
+  assert.equal(parsed[300].request_id, 'refused-1');
+  assert.equal(parsed[300].status, 400);
+  const requests = parsed.filter((_, i) => i !== 300);
+  requests.forEach((j, i) => {
+    assert.equal(j.path, `/r/${i}`);
+    assert.equal(j.status, 200 + (i % 3));
+    assert.equal(j.duration_ms, 1);
+  });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('batched lines: a lone line reaches the file on its own, without a flush', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-alog-'));
+  const file = join(dir, 'access.log');
+  const log = createAccessLog({ enabled: true, path: file });
+  log.write(makeCtx({ path: '/lonely' }), performance.now());
+  // Generous deadline: the batch timers are 50 ms + a write; this only proves no flush is needed.
+  const deadline = Date.now() + 5000;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    if (text.includes('/lonely')) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.match(text, /"path":"\/lonely"/);
+  await log.flush();
+  rmSync(dir, { recursive: true, force: true });
 });

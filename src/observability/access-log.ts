@@ -61,7 +61,14 @@ export function isoTime(ms: number): string {
   return `${secondPrefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
 }
 
-export function formatAccessLine(ctx: RequestContext, now: number, wallClock: number): string {
+/** What a line reads from the request: a RequestContext, or the copy the log keeps until its batch
+ * is formatted. */
+export type AccessFields = Pick<
+  RequestContext,
+  'id' | 'traceId' | 'clientIp' | 'method' | 'host' | 'path' | 'route' | 'endpoint' | 'status' | 'code' | 'bytesIn' | 'bytesOut' | 'start' | 'upstreamStart' | 'upstreamHeadersAt' | 'decisions'
+>;
+
+export function formatAccessLine(ctx: AccessFields, now: number, wallClock: number): string {
   const r = ctx.route;
   return (
     `{"time":"${isoTime(wallClock)}","request_id":"${ctx.id}"${traceField(ctx.traceId)},"client_ip":"${ctx.clientIp}"` +
@@ -101,17 +108,105 @@ export function formatRefusalLine(r: Refusal, wallClock: number): string {
   );
 }
 
+/**
+ * The fields of one finished request, copied when its response closed (the context itself holds
+ * the request and response objects and must not outlive them). One class, so every record has
+ * the same shape.
+ */
+class AccessRecord implements AccessFields {
+  readonly id: string;
+  readonly traceId: string | undefined;
+  readonly clientIp: string;
+  readonly method: string;
+  readonly host: string;
+  readonly path: string;
+  readonly route: RequestContext['route'];
+  readonly endpoint: string | undefined;
+  readonly status: number;
+  readonly code: string | undefined;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly start: number;
+  readonly upstreamStart: number;
+  readonly upstreamHeadersAt: number;
+  readonly decisions: RequestContext['decisions'];
+  constructor(
+    ctx: RequestContext,
+    readonly now: number,
+    readonly wallClock: number,
+  ) {
+    this.id = ctx.id;
+    this.traceId = ctx.traceId;
+    this.clientIp = ctx.clientIp;
+    this.method = ctx.method;
+    this.host = ctx.host;
+    this.path = ctx.path;
+    this.route = ctx.route;
+    this.endpoint = ctx.endpoint;
+    this.status = ctx.status;
+    this.code = ctx.code;
+    this.bytesIn = ctx.bytesIn;
+    this.bytesOut = ctx.bytesOut;
+    this.start = ctx.start;
+    this.upstreamStart = ctx.upstreamStart;
+    this.upstreamHeadersAt = ctx.upstreamHeadersAt;
+    this.decisions = ctx.decisions;
+  }
+}
+
+/** Lines are formatted in batches of this many, or FORMAT_MS after the first of a batch. */
+const FORMAT_BATCH = 256;
+const FORMAT_MS = 50;
+
+/**
+ * Lines are formatted in batches rather than one per request. Measured with grouped bench runs
+ * (several builds loaded at once on one core, BENCHMARKS.md): formatting 256 lines in one loop
+ * cost ~2-4% less CPU per request than formatting each line in the middle of its request's work,
+ * where the formatting code and its data are cold again every time. The whole access log costs
+ * ~10% of a minimal proxy's CPU per request; the rest is building and writing the bytes.
+ */
 export function createAccessLog(opts: { enabled: boolean; path?: string | undefined }): AccessLog {
   if (!opts.enabled) return { write() {}, writeRefusal() {}, reopen() {}, flush: async () => {} };
   const sink = createLineSink(opts.path);
+  /** Finished requests, or refusal lines already formatted, in the order they happened. */
+  let pending: (AccessRecord | string)[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const formatPending = () => {
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    let out = '';
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      out += typeof r === 'string' ? r : formatAccessLine(r, r.now, r.wallClock);
+    }
+    sink.appendBatch(out);
+  };
+  const push = (r: AccessRecord | string) => {
+    if (pending.push(r) >= FORMAT_BATCH) formatPending();
+    else if (timer === undefined) {
+      timer = setTimeout(formatPending, FORMAT_MS);
+      timer.unref();
+    }
+  };
   return {
     write(ctx, now) {
-      sink.append(formatAccessLine(ctx, now, Date.now()));
+      push(new AccessRecord(ctx, now, Date.now()));
     },
     writeRefusal(r) {
-      sink.append(formatRefusalLine(r, Date.now()));
+      push(formatRefusalLine(r, Date.now()));
     },
-    reopen: () => sink.reopen(),
-    flush: () => sink.flush(),
+    reopen() {
+      formatPending();
+      sink.reopen();
+    },
+    flush() {
+      formatPending();
+      return sink.flush();
+    },
   };
 }

@@ -2,7 +2,7 @@
 // filters → upstream. Every early exit goes through sendReply, so every response carries a
 // problem body with a reason code and the request id.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
+import { requestId as newRequestId } from './request-id.js';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { RequestContext } from '../pipeline/context.js';
 import type { Reply } from '../pipeline/filter.js';
@@ -64,7 +64,7 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, listene
   const clientIp = unmapIp(req.socket.remoteAddress ?? '');
   const trusted = snap.trustedProxies.has(clientIp);
   const scanned = scanRequestHeaders(req.rawHeaders, snap.limits.maxHeaderCount, trusted);
-  const requestId = scanned.requestId !== undefined && PLAIN_ID.test(scanned.requestId) ? scanned.requestId : randomUUID();
+  const requestId = scanned.requestId !== undefined && PLAIN_ID.test(scanned.requestId) ? scanned.requestId : newRequestId();
   const method = req.method ?? 'GET';
 
   if (scanned.error) return refuseEarly(req, res, listener, svc, requestId, start, clientIp, scanned.error, '');

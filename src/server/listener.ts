@@ -4,7 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
+import { requestId } from './request-id.js';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ListenerConfig } from '../config/schema.js';
@@ -134,13 +134,13 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
   // Answers forced before the pipeline runs still get a request id and an access-log line, so
   // every refusal a client sees can be found in the log.
   const refuseRaw = (socket: Socket, reply: Reply, method: string | undefined) => {
-    const id = randomUUID();
+    const id = requestId();
     writeRawReply(socket, reply, id);
     svc.accessLog.writeRefusal({ id, clientIp: unmapIp(socket.remoteAddress ?? ''), method, status: reply.status, code: reply.code });
     svc.metrics?.refusal(reply.status);
   };
   const refuseOnResponse = (req: http.IncomingMessage, res: http.ServerResponse, reply: Reply) => {
-    const id = randomUUID();
+    const id = requestId();
     sendReply(res, reply, id);
     svc.accessLog.writeRefusal({ id, clientIp: unmapIp(req.socket.remoteAddress ?? ''), method: req.method, status: reply.status, code: reply.code });
     svc.metrics?.refusal(reply.status);
