@@ -533,7 +533,10 @@ async function pairedPhase(env, machine, stamp) {
       const names = [gr.base, ...gr.targets];
       const runs = await groupRound({ targets: names.map((n) => byName.get(n)), connections: settings.connections, seconds: settings.durationSeconds, loadCpu: settings.cpus.load, requestFor });
       const f = foreignCpu(before, processSnapshot(), makeIsOurs(), performance.now() - t0);
-      const errors = runs.flatMap((r) => Object.values(r.errors)).reduce((x, y) => x + y, 0);
+      const dead = names.map((n) => byName.get(n)).find((t) => t.proc?.exited);
+      if (dead) throw Object.assign(new Error(`${dead.name} exited during paired round ${round + 1}`), { detail: dead.proc.tail(30) });
+      // A proxy that stopped answering (wrk counts no requests and no errors) must not count.
+      const errors = runs.flatMap((r) => Object.values(r.errors)).reduce((x, y) => x + y, 0) + runs.filter((r) => !r.requests).length;
       const base = runs[0];
       const rec = {
         round,

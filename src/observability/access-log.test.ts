@@ -96,3 +96,36 @@ test('batched lines: a lone line reaches the file on its own, without a flush', 
   await log.flush();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('an access line with every optional field set: route, cluster, endpoint, code, upstream time, trace id, decisions', () => {
+  const ctx = makeCtx({ method: 'GET', path: '/orders/7', host: 'api.example.com' });
+  ctx.route = { name: 'orders', cluster: { name: 'orders-svc' } } as unknown as typeof ctx.route;
+  ctx.endpoint = 'http://10.0.0.5:8080';
+  ctx.status = 503;
+  ctx.code = 'upstream.overflow';
+  ctx.bytesOut = 12_345_678;
+  ctx.traceId = '0af7651916cd43dd8448eb211c80319c';
+  ctx.upstreamStart = ctx.start + 0.25;
+  ctx.upstreamHeadersAt = ctx.start + 2.125;
+  ctx.recordDecision({ filter: 'authz', allowed: false, code: 'authz.explicit_deny', policy: 'p', statement: 's1', enforced: true });
+  const j = JSON.parse(formatAccessLine(ctx, ctx.start + 3.0004, Date.UTC(2026, 10, 30, 7, 0, 59, 999)));
+  assert.deepEqual(j, {
+    time: '2026-11-30T07:00:59.999Z',
+    request_id: 'test-request-id',
+    trace_id: '0af7651916cd43dd8448eb211c80319c',
+    client_ip: '127.0.0.1',
+    method: 'GET',
+    host: 'api.example.com',
+    path: '/orders/7',
+    route: 'orders',
+    cluster: 'orders-svc',
+    endpoint: 'http://10.0.0.5:8080',
+    status: 503,
+    code: 'upstream.overflow',
+    bytes_in: 0,
+    bytes_out: 12_345_678,
+    duration_ms: 3,
+    upstream_ms: 1.875,
+    decisions: [{ filter: 'authz', allowed: false, code: 'authz.explicit_deny', policy: 'p', statement: 's1', enforced: true }],
+  });
+});
