@@ -25,6 +25,7 @@ import type { Socket } from 'node:net';
 import { proxyUpgrade } from '../upstream/websocket.js';
 import { bufferBody } from '../pipeline/body.js';
 import { isReply, type AwsSigning } from '../upstream/aws-sigv4.js';
+import { CLOSE_FORWARDED, EXCHANGE } from './response.js';
 
 export interface ListenerInfo {
   scheme: 'http' | 'https';
@@ -156,12 +157,9 @@ interface Exchange {
   svc: RequestServices;
   upstream: { cancel(err: Error): void } | undefined;
 }
-const EXCHANGE = Symbol('gatehouse.exchange');
-/** Set by the listener on responses whose 'close' it already listens to: it then calls
- * exchangeClosed() itself, so the response keeps one 'close' listener. Two turn the emitter's
- * slot into an array that every emit copies (measured in the profile as EventEmitter work). */
-export const CLOSE_FORWARDED = Symbol('gatehouse.closeForwarded');
-type TrackedResponse = ServerResponse & { [EXCHANGE]?: Exchange; [CLOSE_FORWARDED]?: true };
+/** Responses come from the listener (a GatehouseResponse, slots declared) or, for an upgrade
+ * request, from upgrade.ts (a plain ServerResponse that gains the slot). */
+type TrackedResponse = ServerResponse & { [EXCHANGE]?: Exchange | undefined; [CLOSE_FORWARDED]?: boolean };
 
 /** Logs the exchange when the response closes; a client that left early cancels the upstream side. */
 function attachLog(ctx: RequestContext, svc: RequestServices, upstream?: { cancel(err: Error): void }): void {

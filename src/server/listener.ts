@@ -11,7 +11,8 @@ import type { ListenerConfig } from '../config/schema.js';
 import type { ResolvedLimits } from '../config/snapshot.js';
 import type { Reply } from '../pipeline/filter.js';
 import { writeRawReply, sendReply } from '../pipeline/reply.js';
-import { CLOSE_FORWARDED, exchangeClosed, handleRequest, type RequestServices } from './handle-request.js';
+import { exchangeClosed, handleRequest, type RequestServices } from './handle-request.js';
+import { CLOSE_FORWARDED, CONN, GatehouseResponse } from './response.js';
 import { handleUpgrade } from './upgrade.js';
 import { unmapIp } from './cidr.js';
 
@@ -89,8 +90,7 @@ interface ConnState {
   requests: number;
 }
 
-const CONN = Symbol('gatehouse.conn');
-type ResponseWithConn = http.ServerResponse & { [CONN]?: ConnState; [CLOSE_FORWARDED]?: true };
+type ResponseWithConn = GatehouseResponse & { [CONN]: ConnState | undefined };
 
 /** Shared by every response (no closure per request): a parser error queued behind earlier
  * responses is answered once the last of them closed. */
@@ -123,7 +123,9 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
     // clients hold sockets far past the configured limits.
     connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(limits.headerTimeoutMs / 4))),
   };
-  const server = cfg.tls ? https.createServer({ ...options, ...tlsOptions(cfg.tls, baseDir) }) : http.createServer(options);
+  const server = cfg.tls
+    ? https.createServer({ ...options, ServerResponse: GatehouseResponse, ...tlsOptions(cfg.tls, baseDir) })
+    : http.createServer({ ...options, ServerResponse: GatehouseResponse });
   const clientCerts = cfg.tls !== undefined && (cfg.tls.client_auth ?? 'none') !== 'none';
   // One more than the limit so that "too many fields" is visible instead of silently truncated.
   server.maxHeadersCount = limits.maxHeaderCount + 1;
