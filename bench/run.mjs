@@ -74,6 +74,7 @@ if (flags.help) {
   BENCH_COMPARE_ROOT=DIR[,DIR2]  add gatehouse-compare (gatehouse-compare2...): other built checkouts, reported against this build's gatehouse
   BENCH_PROXY_CPU=0 BENCH_LOAD_CPU=1   cores for the proxy and for wrk + upstream
   BENCH_PROFILE_TARGET=gatehouse  what --profile profiles (gatehouse, reference, gatehouse-jwt, gatehouse-sigv4)
+  BENCH_COMPARE_NODE_ARGS='--flag ...'  node flags for the gatehouse-compare targets only
   BENCH_PAIRS=base:target[:target...],...  --paired: the groups to load together (default
                            reference:gatehouse[:gatehouse-compare...]); any target names`);
   process.exit(0);
@@ -135,8 +136,10 @@ function allTargets() {
 const compareRoots = (process.env.BENCH_COMPARE_ROOT ?? '').split(',').filter(Boolean).map((r) => path.resolve(r));
 /** Several roots (comma-separated) give gatehouse-compare, gatehouse-compare2, ... */
 const compareName = (i) => `gatehouse-compare${i === 0 ? '' : i + 1}`;
+/** BENCH_COMPARE_NODE_ARGS: node flags for the compare targets only (e.g. the same build with a GC flag). */
+const compareNodeArgs = (process.env.BENCH_COMPARE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 function compareTarget(root, i) {
-  return Object.assign(gatehouseTarget({ name: compareName(i), label: `(c') Gatehouse built at ${root}, access log on`, root }), { baseline: 'gatehouse' });
+  return Object.assign(gatehouseTarget({ name: compareName(i), label: `(c') Gatehouse built at ${root}, access log on`, root, nodeArgs: compareNodeArgs }), { baseline: 'gatehouse' });
 }
 
 /** Targets --profile can profile (BENCH_PROFILE_TARGET). */
