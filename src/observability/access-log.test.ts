@@ -5,10 +5,17 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAccessLog, formatAccessLine, formatMs, isoTime } from './access-log.js';
+import { createAccessLog, formatAccessLine, isoTime, type AccessFields } from './access-log.js';
+import type { RequestContext } from '../pipeline/context.js';
+
+const fieldsOf = (c: RequestContext): AccessFields => ({
+  id: c.id, traceId: c.traceId, clientIp: c.clientIp, method: c.method, host: c.host, path: c.path, route: c.route, endpoint: c.endpoint,
+  status: c.status, code: c.code, bytesIn: c.bytesIn, bytesOut: c.bytesOut, start: c.start, upstreamStart: c.upstreamStart,
+  upstreamHeadersAt: c.upstreamHeadersAt, decisions: c.decisions,
+});
 import { makeCtx } from '../../test/helpers/make-ctx.js';
 
-test('formatMs: microsecond resolution, the same number as rounding, valid JSON', () => {
+test('durations: microsecond resolution, the same number as rounding, valid JSON', () => {
   const cases: [number, string][] = [
     [0, '0.000'],
     [0.0004, '0.000'],
@@ -21,8 +28,12 @@ test('formatMs: microsecond resolution, the same number as rounding, valid JSON'
     [3 * 86_400_000 + 0.25, '259200000.250'],
   ];
   for (const [ms, want] of cases) {
-    assert.equal(formatMs(ms), want, `formatMs(${ms})`);
-    assert.equal(JSON.parse(formatMs(ms)), Math.round(ms * 1000) / 1000);
+    // A request that started at 0 and closed at `ms`, so the duration is exactly `ms`.
+    const f: AccessFields = { ...fieldsOf(makeCtx({})), start: 0 };
+    const line = formatAccessLine(f, ms, Date.now());
+    const got = /"duration_ms":([^,]+),/.exec(line)![1];
+    assert.equal(got, want, `duration ${ms}`);
+    assert.equal(JSON.parse(line).duration_ms, Math.round(ms * 1000) / 1000);
   }
 });
 

@@ -10,8 +10,9 @@ const FLUSH_MS = 100;
 
 export interface LineSink {
   append(line: string): void;
-  /** Many whole lines at once (each ending in a newline): written now, with anything batched before. */
-  appendBatch(lines: string): void;
+  /** Whole lines already encoded as UTF-8 (each ending in a newline): written now, after anything
+   * batched before. The buffer must not be changed afterwards. */
+  appendBytes(lines: Buffer): void;
   /** Reopen the file (after logrotate moved it; SIGUSR1). */
   reopen(): void;
   flush(): Promise<void>;
@@ -44,7 +45,11 @@ export function createLineSink(path: string | undefined): LineSink {
 const FLUSH_WAIT_MS = 2000;
 
 function makeSink(path: string | undefined): LineSink {
-  const dest = pino.destination({ dest: path ?? 1, sync: false, mkdir: true });
+  // Buffer mode: lines arrive as bytes (the access log encodes them itself) or are encoded once
+  // here; in its string mode sonic-boom measures and re-encodes every batch after writing it.
+  const dest = pino.destination({ dest: path ?? 1, sync: false, mkdir: true, contentMode: 'buffer' });
+  // pino's types describe sonic-boom's string mode only.
+  const writeBytes = (b: Buffer) => dest.write(b as unknown as string);
   let batch = '';
   let timer: NodeJS.Timeout | undefined;
   // Bytes handed to sonic-boom and not yet written. flush() waits for them: sonic-boom's own
@@ -69,10 +74,10 @@ function makeSink(path: string | undefined): LineSink {
   const drain = () => {
     timer = undefined;
     if (batch === '') return;
-    const out = batch;
+    const out = Buffer.from(batch, 'utf8');
     batch = '';
-    unwritten += Buffer.byteLength(out);
-    dest.write(out);
+    unwritten += out.length;
+    writeBytes(out);
   };
   return {
     append(line) {
@@ -83,10 +88,11 @@ function makeSink(path: string | undefined): LineSink {
         timer.unref();
       }
     },
-    appendBatch(lines) {
-      batch += lines;
+    appendBytes(lines) {
       if (timer !== undefined) clearTimeout(timer);
       drain();
+      unwritten += lines.length;
+      writeBytes(lines);
     },
     reopen() {
       drain();
