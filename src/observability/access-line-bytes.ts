@@ -112,20 +112,10 @@ export class AccessLineEncoder {
       this.#str(r.cluster.name);
       this.#raw(QUOTE);
     }
-    if (ctx.endpoint === undefined) this.#raw(ENDPOINT_NULL);
-    else {
-      this.#raw(ENDPOINT);
-      this.#str(ctx.endpoint);
-      this.#raw(QUOTE);
-    }
+    this.#stringOrNull(ctx.endpoint, ENDPOINT, ENDPOINT_NULL);
     this.#raw(STATUS);
     this.#uint(ctx.status);
-    if (ctx.code === undefined) this.#raw(CODE_NULL);
-    else {
-      this.#raw(CODE);
-      this.#str(ctx.code);
-      this.#raw(QUOTE);
-    }
+    this.#stringOrNull(ctx.code, CODE, CODE_NULL);
     this.#raw(BYTES_IN);
     this.#uint(ctx.bytesIn);
     this.#raw(BYTES_OUT);
@@ -147,6 +137,14 @@ export class AccessLineEncoder {
     const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#off + n)) as Utf8Writer;
     this.#buf.copy(next, 0, 0, this.#off);
     this.#buf = next;
+  }
+
+  /** `,"name":"value"` (the name part pre-encoded in `open`), or `,"name":null`. */
+  #stringOrNull(v: string | undefined, open: Buffer, asNull: Buffer): void {
+    if (v === undefined) return this.#raw(asNull);
+    this.#raw(open);
+    this.#str(v);
+    this.#raw(QUOTE);
   }
 
   #raw(b: Buffer): void {
