@@ -4,6 +4,13 @@
 // largest allocation Gatehouse adds on top of node:http and undici (BENCHMARKS.md, paired runs).
 // Here constant pieces are copied from pre-encoded bytes, numbers are written digit by digit, and
 // each variable string is one utf8 write into the batch buffer.
+//
+// Escaping: values the gateway produced or validated itself (request id: a UUID or a client id
+// that passed PLAIN_ID; the IP; the method, a token Node's parser accepted; the normalized host;
+// route and cluster names from the config schema's pattern; URL origins; reason codes; trace ids,
+// 32 hex digits) cannot contain a quote, backslash or control character and are written as they
+// are. The path goes through quoted(), which escapes when needed; decisions through
+// formatDecisions(), which quotes every value.
 import type { AccessFields } from './access-log.js';
 import { formatDecisions, quoted } from './json-text.js';
 

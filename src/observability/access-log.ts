@@ -5,11 +5,9 @@
 // Field names are documented in the README; nothing secret is in them by construction (no
 // header values, no query string).
 import { createLineSink } from './line-sink.js';
-import { formatDecisions, opt, quoted } from './json-text.js';
+import { quoted } from './json-text.js';
 import { AccessLineEncoder } from './access-line-bytes.js';
-
-export { formatDecisions, opt, quoted };
-import type { DecisionRecord, RequestContext } from '../pipeline/context.js';
+import type { RequestContext } from '../pipeline/context.js';
 
 /** A refusal answered before any request object existed (parser errors, CONNECT, bad versions). */
 export interface Refusal {

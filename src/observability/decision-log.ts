@@ -4,7 +4,8 @@
 // status, code, decisions (the same objects as the access log's `decisions`). Never header
 // values, tokens or keys.
 import type { RequestContext } from '../pipeline/context.js';
-import { formatDecisions, isoTime, quoted, traceField } from './access-log.js';
+import { isoTime, traceField } from './access-log.js';
+import { formatDecisions, quoted } from './json-text.js';
 import { createLineSink } from './line-sink.js';
 
 export interface DecisionLog {

@@ -6,7 +6,7 @@ import type { DecisionRecord } from '../pipeline/context.js';
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
 export const quoted = (v: string) => (NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`);
 
-export const opt = (name: string, v: string | undefined) => (v === undefined ? '' : `,"${name}":${quoted(v)}`);
+const opt = (name: string, v: string | undefined) => (v === undefined ? '' : `,"${name}":${quoted(v)}`);
 
 /** Edge decisions (authz, limits): which filter, policy and statement decided, and was it enforced. */
 export function formatDecisions(ds: readonly DecisionRecord[]): string {
