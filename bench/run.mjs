@@ -75,6 +75,8 @@ if (flags.help) {
   BENCH_PROXY_CPU=0 BENCH_LOAD_CPU=1   cores for the proxy and for wrk + upstream
   BENCH_PROFILE_TARGET=gatehouse  what --profile profiles (gatehouse, reference, gatehouse-jwt, gatehouse-sigv4)
   BENCH_COMPARE_NODE_ARGS='--flag ...'  node flags for the gatehouse-compare targets only
+  BENCH_NODE_ARGS='--flag ...'  node flags for every Node target (e.g. --trace-gc, which NODE_OPTIONS refuses)
+  BENCH_KEEP_DIR=1         keep the temp dir (configs, target output, access logs)
   BENCH_PAIRS=base:target[:target...],...  --paired: the groups to load together (default
                            reference:gatehouse[:gatehouse-compare...]); any target names`);
   process.exit(0);
