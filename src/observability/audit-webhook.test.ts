@@ -3,30 +3,36 @@
 // neither counted as dropped nor mistaken for lines sent later.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import pino from 'pino';
 import { createAuditWebhook } from './audit-webhook.js';
+
+/** A real collector on an ephemeral port: each POST's whole body goes to `onBody` with its response. */
+async function collector(onBody: (body: string, res: ServerResponse) => void) {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => (body += d));
+    req.on('end', () => onBody(body, res));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
 
 test('overflow while a batch is in flight drops the oldest waiting lines, and exactly those', async () => {
   const received: string[] = [];
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
   let posts = 0;
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (d: string) => (body += d));
-    req.on('end', () => {
-      const first = posts++ === 0;
-      void (first ? held : Promise.resolve()).then(() => {
-        received.push(...body.split('\n').filter(Boolean));
-        res.writeHead(204).end();
-      });
+  const server = await collector((body, res) => {
+    const first = posts++ === 0;
+    void (first ? held : Promise.resolve()).then(() => {
+      received.push(...body.split('\n').filter(Boolean));
+      res.writeHead(204).end();
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
   const port = (server.address() as { port: number }).port;
   const dropped: number[] = [];
   const hook = createAuditWebhook({
@@ -54,18 +60,11 @@ test('overflow while a batch is in flight drops the oldest waiting lines, and ex
 test('a failed batch goes back to the front of the queue and is retried in order', async () => {
   const received: string[] = [];
   let posts = 0;
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (d: string) => (body += d));
-    req.on('end', () => {
-      if (posts++ < 2) return void res.writeHead(503).end();
-      received.push(...body.split('\n').filter(Boolean));
-      res.writeHead(200).end();
-    });
+  const server = await collector((body, res) => {
+    if (posts++ < 2) return void res.writeHead(503).end();
+    received.push(...body.split('\n').filter(Boolean));
+    res.writeHead(200).end();
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
   const hook = createAuditWebhook({
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, headers: {}, batchSize: 3, flushIntervalMs: 10, timeoutMs: 2000,
     maxQueue: 100, log: pino({ level: 'silent' }), baseBackoffMs: 5, maxBackoffMs: 20,

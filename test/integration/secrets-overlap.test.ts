@@ -208,6 +208,18 @@ async function authnDecision(rig: Rig, requestId: string): Promise<Record<string
   return (line?.decisions as Array<Record<string, unknown>> | undefined)?.find((d) => d.filter === 'authn');
 }
 
+/** Rotates `name` to its second value; returns the values before and after. */
+async function rotateOnce(rig: Rig, name: SecretName): Promise<{ old: string; next: string }> {
+  const old = rig.values[name];
+  const next = v(name, 2);
+  await rig.rotate(name, next);
+  return { old, next };
+}
+
+/** The gateway said that `name` rotated and until when its previous value is accepted. */
+const announcedOverlap = (rig: Rig, name: keyof typeof PATHS) =>
+  rig.lines.some((l) => l.startsWith(`secret at ${PATHS[name]} rotated; previous value accepted until`));
+
 test('sigv4: with secrets.overlap 5m the previous secret still verifies until the window closes; the new one throughout', async () => {
   const rig = await startRig({ overlap: '5m' });
   try {
@@ -247,10 +259,8 @@ test('sigv4: a rotated session token keeps verifying with its previous value dur
   const rig = await startRig({ overlap: '5m' });
   try {
     const temp = (token: string) => ({ id: 'ASIATEMP', secret: rig.values['temp-secret'], token });
-    const old = rig.values['temp-token'];
-    const next = v('temp-token', 2);
-    await rig.rotate('temp-token', next);
-    assert.ok(rig.lines.some((l) => l.startsWith(`secret at ${PATHS['temp-token']} rotated;`)));
+    const { old, next } = await rotateOnce(rig, 'temp-token');
+    assert.ok(announcedOverlap(rig, 'temp-token'));
     assert.equal((await signedGet(rig, temp(old))).status, 200);
     assert.equal((await signedGet(rig, temp(next))).status, 200);
     now = NOW + 5 * MIN + 1;
@@ -266,10 +276,8 @@ test('sigv4: a rotated session token keeps verifying with its previous value dur
 test('jwt HS256: tokens signed with the previous secret verify during the overlap, 401 after; new ones throughout', async () => {
   const rig = await startRig({ overlap: '5m' });
   try {
-    const old = rig.values['jwt-secret'];
-    const next = v('jwt-secret', 2);
-    await rig.rotate('jwt-secret', next);
-    assert.ok(rig.lines.some((l) => l.startsWith(`secret at ${PATHS['jwt-secret']} rotated; previous value accepted until`)));
+    const { old, next } = await rotateOnce(rig, 'jwt-secret');
+    assert.ok(announcedOverlap(rig, 'jwt-secret'));
     const viaOld = await bearerGet(rig, old);
     assert.equal(viaOld.status, 200);
     assert.equal((await authnDecision(rig, viaOld.requestId))?.code, 'authn.previous_credential');
@@ -294,10 +302,8 @@ test('jwt HS256: tokens signed with the previous secret verify during the overla
 test('admin.token: the previous token is accepted during the overlap (and said once), refused after; the new one throughout', async () => {
   const rig = await startRig({ overlap: '5m' });
   try {
-    const old = rig.values['admin-token'];
-    const next = v('admin-token', 2);
-    await rig.rotate('admin-token', next);
-    assert.ok(rig.lines.some((l) => l.startsWith(`secret at ${PATHS['admin-token']} rotated; previous value accepted until`)));
+    const { old, next } = await rotateOnce(rig, 'admin-token');
+    assert.ok(announcedOverlap(rig, 'admin-token'));
     assert.equal((await adminGet(rig, old)).status, 200);
     assert.equal((await adminGet(rig, old)).status, 200);
     assert.equal(rig.lines.filter((l) => l.startsWith('admin: a request used the previous admin.token')).length, 1, 'said once, not per request');
@@ -359,7 +365,7 @@ test('a SIGHUP reload whose only change is secret values opens the window too; o
     const s2 = v('sigv4-secret', 2);
     writeFileSync(join(rig.dir, 'sigv4-secret'), s2);
     await rig.reload();
-    assert.ok(rig.lines.some((l) => l.startsWith(`secret at ${PATHS['sigv4-secret']} rotated; previous value accepted until`)));
+    assert.ok(announcedOverlap(rig, 'sigv4-secret'));
     assert.equal((await signedGet(rig, alice(s1))).status, 200);
     assert.equal((await signedGet(rig, alice(s2))).status, 200);
 
