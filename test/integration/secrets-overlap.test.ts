@@ -208,11 +208,23 @@ async function authnDecision(rig: Rig, requestId: string): Promise<Record<string
   return (line?.decisions as Array<Record<string, unknown>> | undefined)?.find((d) => d.filter === 'authn');
 }
 
-/** Rotates `name` to its second value; returns the values before and after. */
-async function rotateOnce(rig: Rig, name: SecretName): Promise<{ old: string; next: string }> {
+/** Starts a rig, runs `body` with it and always stops it. */
+async function withRig(opts: Parameters<typeof startRig>[0], body: (rig: Rig) => Promise<void>): Promise<void> {
+  const rig = await startRig(opts);
+  try {
+    await body(rig);
+  } finally {
+    await rig.stop();
+  }
+}
+
+/** Rotates `name` to its second value and checks the gateway said until when the previous one is
+ * accepted; returns the values before and after. */
+async function rotateWithOverlap(rig: Rig, name: keyof typeof PATHS): Promise<{ old: string; next: string }> {
   const old = rig.values[name];
   const next = v(name, 2);
   await rig.rotate(name, next);
+  assert.ok(announcedOverlap(rig, name), rig.lines.join('\n'));
   return { old, next };
 }
 
@@ -221,8 +233,7 @@ const announcedOverlap = (rig: Rig, name: keyof typeof PATHS) =>
   rig.lines.some((l) => l.startsWith(`secret at ${PATHS[name]} rotated; previous value accepted until`));
 
 test('sigv4: with secrets.overlap 5m the previous secret still verifies until the window closes; the new one throughout', async () => {
-  const rig = await startRig({ overlap: '5m' });
-  try {
+  await withRig({ overlap: '5m' }, async (rig) => {
     const old = rig.values['sigv4-secret'];
     assert.equal((await signedGet(rig, alice(old))).status, 200);
     const next = v('sigv4-secret', 2);
@@ -250,17 +261,13 @@ test('sigv4: with secrets.overlap 5m the previous secret still verifies until th
 
     const metrics = await adminGet(rig, rig.values['admin-token'], '/metrics');
     assert.match(metrics.text, /gatehouse_authn_previous_credential_total\{route="signed",method="sigv4"\} 2/);
-  } finally {
-    await rig.stop();
-  }
+  });
 });
 
 test('sigv4: a rotated session token keeps verifying with its previous value during the overlap, not after', async () => {
-  const rig = await startRig({ overlap: '5m' });
-  try {
+  await withRig({ overlap: '5m' }, async (rig) => {
     const temp = (token: string) => ({ id: 'ASIATEMP', secret: rig.values['temp-secret'], token });
-    const { old, next } = await rotateOnce(rig, 'temp-token');
-    assert.ok(announcedOverlap(rig, 'temp-token'));
+    const { old, next } = await rotateWithOverlap(rig, 'temp-token');
     assert.equal((await signedGet(rig, temp(old))).status, 200);
     assert.equal((await signedGet(rig, temp(next))).status, 200);
     now = NOW + 5 * MIN + 1;
@@ -268,16 +275,12 @@ test('sigv4: a rotated session token keeps verifying with its previous value dur
     assert.equal(late.status, 403);
     assert.equal(late.code, 'authn.sigv4.invalid_session_token');
     assert.equal((await signedGet(rig, temp(next))).status, 200);
-  } finally {
-    await rig.stop();
-  }
+  });
 });
 
 test('jwt HS256: tokens signed with the previous secret verify during the overlap, 401 after; new ones throughout', async () => {
-  const rig = await startRig({ overlap: '5m' });
-  try {
-    const { old, next } = await rotateOnce(rig, 'jwt-secret');
-    assert.ok(announcedOverlap(rig, 'jwt-secret'));
+  await withRig({ overlap: '5m' }, async (rig) => {
+    const { old, next } = await rotateWithOverlap(rig, 'jwt-secret');
     const viaOld = await bearerGet(rig, old);
     assert.equal(viaOld.status, 200);
     assert.equal((await authnDecision(rig, viaOld.requestId))?.code, 'authn.previous_credential');
@@ -294,16 +297,12 @@ test('jwt HS256: tokens signed with the previous secret verify during the overla
     const cached = await answer(await request(`${rig.url}/tokens/x`, { headers: { authorization: `Bearer ${sameToken}` } }));
     assert.equal(cached.status, 401, 'a token verified by the previous secret was not cached beyond its window');
     assert.equal((await bearerGet(rig, next)).status, 200);
-  } finally {
-    await rig.stop();
-  }
+  });
 });
 
 test('admin.token: the previous token is accepted during the overlap (and said once), refused after; the new one throughout', async () => {
-  const rig = await startRig({ overlap: '5m' });
-  try {
-    const { old, next } = await rotateOnce(rig, 'admin-token');
-    assert.ok(announcedOverlap(rig, 'admin-token'));
+  await withRig({ overlap: '5m' }, async (rig) => {
+    const { old, next } = await rotateWithOverlap(rig, 'admin-token');
     assert.equal((await adminGet(rig, old)).status, 200);
     assert.equal((await adminGet(rig, old)).status, 200);
     assert.equal(rig.lines.filter((l) => l.startsWith('admin: a request used the previous admin.token')).length, 1, 'said once, not per request');
@@ -312,14 +311,11 @@ test('admin.token: the previous token is accepted during the overlap (and said o
     now = NOW + 5 * MIN;
     assert.equal((await adminGet(rig, old)).status, 401);
     assert.equal((await adminGet(rig, next)).status, 200);
-  } finally {
-    await rig.stop();
-  }
+  });
 });
 
 test('with overlap 0 (the default) every previous value is refused at once', async () => {
-  const rig = await startRig();
-  try {
+  await withRig({}, async (rig) => {
     const old = { sigv4: rig.values['sigv4-secret'], jwt: rig.values['jwt-secret'], admin: rig.values['admin-token'] };
     await rig.rotate('sigv4-secret', v('sigv4-secret', 2));
     await rig.rotate('jwt-secret', v('jwt-secret', 2));
@@ -331,14 +327,11 @@ test('with overlap 0 (the default) every previous value is refused at once', asy
     assert.equal((await signedGet(rig, alice(rig.values['sigv4-secret']))).status, 200);
     assert.equal((await bearerGet(rig, rig.values['jwt-secret'])).status, 200);
     assert.equal((await adminGet(rig, rig.values['admin-token'])).status, 200);
-  } finally {
-    await rig.stop();
-  }
+  });
 });
 
 test('a third rotation keeps both earlier values valid, each until its own deadline', async () => {
-  const rig = await startRig({ overlap: '5m' });
-  try {
+  await withRig({ overlap: '5m' }, async (rig) => {
     const s1 = rig.values['sigv4-secret'];
     const s2 = v('sigv4-secret', 2);
     const s3 = v('sigv4-secret', 3);
@@ -353,14 +346,11 @@ test('a third rotation keeps both earlier values valid, each until its own deadl
     now = NOW + 7 * MIN;
     assert.equal((await signedGet(rig, alice(s2))).status, 403);
     assert.equal((await signedGet(rig, alice(s3))).status, 200);
-  } finally {
-    await rig.stop();
-  }
+  });
 });
 
 test('a SIGHUP reload whose only change is secret values opens the window too; one that also edits the file does not', async () => {
-  const rig = await startRig({ overlap: '5m', refresh: false });
-  try {
+  await withRig({ overlap: '5m', refresh: false }, async (rig) => {
     const s1 = rig.values['sigv4-secret'];
     const s2 = v('sigv4-secret', 2);
     writeFileSync(join(rig.dir, 'sigv4-secret'), s2);
@@ -380,14 +370,11 @@ test('a SIGHUP reload whose only change is secret values opens the window too; o
     assert.equal((await signedGet(rig, alice(s2))).status, 403);
     assert.equal((await signedGet(rig, alice(s1))).status, 403);
     assert.equal((await signedGet(rig, alice(s3))).status, 200);
-  } finally {
-    await rig.stop();
-  }
+  });
 });
 
 test('rotated values never appear in operational messages, the access log, /config or /metrics', async () => {
-  const rig = await startRig({ overlap: '5m' });
-  try {
+  await withRig({ overlap: '5m' }, async (rig) => {
     const old = { sigv4: rig.values['sigv4-secret'], jwt: rig.values['jwt-secret'], admin: rig.values['admin-token'], token: rig.values['temp-token'] };
     await rig.rotate('sigv4-secret', v('sigv4-secret', 2));
     await rig.rotate('jwt-secret', v('jwt-secret', 2));
@@ -409,7 +396,5 @@ test('rotated values never appear in operational messages, the access log, /conf
       }
     }
     assert.ok(said.includes('previous value accepted until'), 'the rotations were reported (by key path)');
-  } finally {
-    await rig.stop();
-  }
+  });
 });
