@@ -33,9 +33,9 @@ import { gatehouseLb3Target } from './lib/resilience-targets.mjs';
 import { gatehouseObservedTarget, gatehouseQuietTarget } from './lib/observability-targets.mjs';
 import { runWrk, killActiveWrk } from './lib/wrk.mjs';
 import { awaitQuiet, describeForeign, foreignCpu, processSnapshot } from './lib/cpu.mjs';
-import { authConsoleTable, authMarkdownTable, consoleTable, fmtUs, markdownTable, median, summarize, TARGET_RPS_RATIO, verdict } from './lib/report.mjs';
+import { authConsoleTable, authMarkdownTable, consoleTable, fmtUs, markdownTable, summarize, TARGET_RPS_RATIO, verdict } from './lib/report.mjs';
 import { formatProfile, summarizeCpuProfile } from './lib/profile.mjs';
-import { groupRound } from './lib/paired.mjs';
+import { groupRound, reportPaired } from './lib/paired.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const resultsDir = path.join(repoRoot, 'bench', 'results');
@@ -562,49 +562,12 @@ async function pairedPhase(env, machine, stamp) {
     }
   }
   for (const t of needed) await t.stop();
-  const q = (xs, p) => {
-    const v = [...xs].sort((x, y) => x - y);
-    return v.length ? v[Math.min(v.length - 1, Math.floor(p * v.length))] : null;
-  };
-  const lines = [];
-  const checks = [];
-  const summaries = [];
-  for (const gr of results) {
-    const clean = gr.rounds.filter((r) => !r.disturbed);
-    const use = clean.length ? clean : gr.rounds;
-    for (const target of gr.targets) {
-      const ratios = use.map((r) => r.cpuRatio[target]).filter((x) => x !== null);
-      const s = {
-        base: gr.base,
-        target,
-        rounds: ratios.length,
-        cleanRounds: clean.length,
-        cpuRatio: median(ratios),
-        cpuRatioIqr: [q(ratios, 0.25), q(ratios, 0.75)],
-        baseCpuUsPerReq: median(use.map((r) => r.runs[gr.base].cpuUsPerReq)),
-        targetCpuUsPerReq: median(use.map((r) => r.runs[target].cpuUsPerReq)),
-        rpsRatio: median(use.map((r) => r.rpsRatio[target])),
-      };
-      summaries.push(s);
-      if (s.cpuRatio === null) continue;
-      lines.push(
-        `| ${target} vs ${gr.base} | ${s.rounds} (${s.cleanRounds} clean) | ${s.baseCpuUsPerReq.toFixed(1)} | ${s.targetCpuUsPerReq.toFixed(1)} | ` +
-          `**${s.cpuRatio.toFixed(3)}** | ${s.cpuRatioIqr[0].toFixed(3)}-${s.cpuRatioIqr[1].toFixed(3)} | ${s.rpsRatio.toFixed(3)} |`,
-      );
-      if (gr.base === 'reference' && target === 'gatehouse') {
-        checks.push({ name: `Gatehouse req/s >= ${TARGET_RPS_RATIO.toFixed(2)}x reference (paired, CPU per request)`, pass: s.cpuRatio >= TARGET_RPS_RATIO, detail: `${s.cpuRatio.toFixed(3)}x (IQR ${s.cpuRatioIqr[0].toFixed(3)}-${s.cpuRatioIqr[1].toFixed(3)}, ${s.rounds} rounds)` });
-      }
-    }
-  }
-  const md = [
-    `Paired runs: ${machine.cpuModel}, Node ${machine.node}, undici ${machine.undici}; ${settings.rounds} round(s) × ${settings.durationSeconds} s, ` +
+  const { summaries, checks, markdown: md } = reportPaired(results, {
+    heading:
+      `Paired runs: ${machine.cpuModel}, Node ${machine.node}, undici ${machine.undici}; ${settings.rounds} round(s) × ${settings.durationSeconds} s, ` +
       `${settings.connections} connections to each proxy, primed ${settings.primeSeconds} s, ${stamp}.`,
-    '',
-    '| pair | rounds | base CPU µs/req | target CPU µs/req | capacity ratio (median) | IQR | req/s ratio while sharing |',
-    '|---|---:|---:|---:|---:|---:|---:|',
-    ...lines,
-    ...checks.map((c) => `- ${c.pass ? 'PASS' : 'FAIL'}: ${c.name}: ${c.detail}`),
-  ].join('\n');
+    targetRatio: TARGET_RPS_RATIO,
+  });
   log('\n' + md + '\n');
   return { paired: results, pairedSummary: summaries, checks, markdown: md };
 }

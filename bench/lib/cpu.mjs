@@ -26,8 +26,16 @@ export const busyBetween = (a, b) => (a && b && b.total > a.total ? (b.busy - a.
 export const stealBetween = (a, b) => (a && b && b.total > a.total ? (b.steal - a.steal) / (b.total - a.total) : null);
 
 let clkTck = null;
-const ticksPerSecond = () =>
+export const ticksPerSecond = () =>
   (clkTck ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100);
+
+/** { ppid, pgrp, ticks (utime + stime, all threads) } from the text of /proc/PID/stat. */
+export function parseStat(text) {
+  // The command name may itself contain spaces and parentheses; fields resume after the last ')'.
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // f[0] is field 3 (state): ppid = field 4, pgrp = field 5, utime = 14, stime = 15.
+  return { ppid: Number(f[1]), pgrp: Number(f[2]), ticks: Number(f[11]) + Number(f[12]) };
+}
 
 /** pid -> { pgrp, ppid, ticks (utime + stime, all threads) } for every process. */
 export function processSnapshot() {
@@ -41,10 +49,7 @@ export function processSnapshot() {
     } catch {
       continue; // exited while we looked
     }
-    // The command name may itself contain spaces and parentheses; fields resume after the last ')'.
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    // f[0] is field 3 (state): ppid = field 4, pgrp = field 5, utime = 14, stime = 15.
-    snap.set(Number(name), { ppid: Number(f[1]), pgrp: Number(f[2]), ticks: Number(f[11]) + Number(f[12]) });
+    snap.set(Number(name), parseStat(text));
   }
   return snap;
 }

@@ -12,7 +12,7 @@
 // are. The path goes through quoted(), which escapes when needed; decisions through
 // formatDecisions(), which quotes every value.
 import type { AccessFields } from './access-log.js';
-import { formatDecisions, quoted } from './json-text.js';
+import { formatDecisions, isoSecondPrefix, quoted } from './json-text.js';
 
 type Utf8Writer = Buffer & { utf8Write(s: string, offset: number): number };
 
@@ -44,8 +44,8 @@ const CLOSE = bytes('}\n');
 /** Bytes a line needs at most besides its variable strings (which take up to 3 bytes per UTF-16 unit). */
 const FIXED_MAX = 400;
 
-/** Second-resolution ISO prefix ("2026-11-30T03:26:01."), re-encoded once per second. */
-let prefixSecond = -1;
+/** The second-resolution ISO prefix, as bytes: re-encoded when isoSecondPrefix moves on. */
+let prefixText = '';
 let prefixBytes = bytes('');
 
 /**
@@ -90,9 +90,10 @@ export class AccessLineEncoder {
             (ctx.endpoint?.length ?? 0) + (ctx.code?.length ?? 0) + (decisions?.length ?? 0)),
     );
     const sec = wallClock - (wallClock % 1000);
-    if (sec !== prefixSecond) {
-      prefixSecond = sec;
-      prefixBytes = bytes(new Date(sec).toISOString().slice(0, 20));
+    const prefix = isoSecondPrefix(sec);
+    if (prefix !== prefixText) {
+      prefixText = prefix;
+      prefixBytes = bytes(prefix);
     }
     this.#raw(OPEN_TIME);
     this.#raw(prefixBytes);

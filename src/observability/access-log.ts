@@ -5,7 +5,7 @@
 // Field names are documented in the README; nothing secret is in them by construction (no
 // header values, no query string).
 import { createLineSink } from './line-sink.js';
-import { quoted } from './json-text.js';
+import { isoSecondPrefix, quoted } from './json-text.js';
 import { AccessLineEncoder } from './access-line-bytes.js';
 import type { RequestContext } from '../pipeline/context.js';
 
@@ -26,16 +26,10 @@ export interface AccessLog {
   flush(): Promise<void>;
 }
 
-let secondStart = -1;
-let secondPrefix = '';
 export function isoTime(ms: number): string {
   const sec = ms - (ms % 1000);
-  if (sec !== secondStart) {
-    secondStart = sec;
-    secondPrefix = new Date(sec).toISOString().slice(0, 20); // "2026-11-30T03:26:01."
-  }
   const frac = ms - sec;
-  return `${secondPrefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
+  return `${isoSecondPrefix(sec)}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
 }
 
 /** What a line reads from the request: a RequestContext, or the copy the log keeps until its batch

@@ -1,4 +1,5 @@
-// JSON text for values written into log lines by hand (access log, decision log).
+// Text for values written into log lines by hand (access log, decision log): JSON strings and
+// the timestamp's second-resolution part.
 import type { DecisionRecord } from '../pipeline/context.js';
 
 /** A JSON string literal; values without a quote, backslash, control or non-ASCII character are
@@ -21,3 +22,15 @@ export function formatDecisions(ds: readonly DecisionRecord[]): string {
   return out + ']';
 }
 
+
+let prefixSecond = -1;
+let prefix = '';
+/** "2026-11-30T03:26:01." for the second starting at `sec` (epoch ms, a whole second); formatted
+ * once per second, since every line of that second shares it. */
+export function isoSecondPrefix(sec: number): string {
+  if (sec !== prefixSecond) {
+    prefixSecond = sec;
+    prefix = new Date(sec).toISOString().slice(0, 20);
+  }
+  return prefix;
+}
