@@ -140,3 +140,19 @@ test('an access line with every optional field set: route, cluster, endpoint, co
     decisions: [{ filter: 'authz', allowed: false, code: 'authz.explicit_deny', policy: 'p', statement: 's1', enforced: true }],
   });
 });
+
+test('an access line bigger than the encoder\'s buffer, with escapes, non-ASCII and counts past 2^32', () => {
+  // 8,000 characters of path (the default URI limit's order) against a 1 KiB starting buffer.
+  const path = `/files/${'é"\\\u0001/'.repeat(1600)}`;
+  const ctx = makeCtx({ path });
+  ctx.status = 206;
+  ctx.bytesIn = 2 ** 32 + 7;
+  ctx.bytesOut = Number.MAX_SAFE_INTEGER;
+  const j = JSON.parse(formatAccessLine(ctx, ctx.start, Date.UTC(2026, 10, 30, 7, 0, 0, 0)));
+  assert.equal(j.path, path);
+  assert.equal(j.status, 206);
+  assert.equal(j.bytes_in, 2 ** 32 + 7);
+  assert.equal(j.bytes_out, Number.MAX_SAFE_INTEGER);
+  assert.equal(j.duration_ms, 0);
+  assert.equal(j.time, '2026-11-30T07:00:00.000Z');
+});
