@@ -25,7 +25,7 @@ import type { Socket } from 'node:net';
 import { proxyUpgrade } from '../upstream/websocket.js';
 import { bufferBody } from '../pipeline/body.js';
 import { isReply, type AwsSigning } from '../upstream/aws-sigv4.js';
-import { CLOSE_FORWARDED, EXCHANGE } from './response.js';
+import { CLOSE_FORWARDED, EXCHANGE, EXCHANGE_SERVICES, EXCHANGE_UPSTREAM } from './response.js';
 
 export interface ListenerInfo {
   scheme: 'http' | 'https';
@@ -152,21 +152,23 @@ function finishWithReply(ctx: RequestContext, reply: Reply, svc: RequestServices
   if (!reply.close && !ctx.req.complete) ctx.req.resume();
 }
 
-interface Exchange {
-  ctx: RequestContext;
-  svc: RequestServices;
-  upstream: { cancel(err: Error): void } | undefined;
-}
 /** Responses come from the listener (a GatehouseResponse, slots declared) or, for an upgrade
- * request, from upgrade.ts (a plain ServerResponse that gains the slot). */
-type TrackedResponse = ServerResponse & { [EXCHANGE]?: Exchange | undefined; [CLOSE_FORWARDED]?: boolean };
+ * request, from upgrade.ts (a plain ServerResponse that gains the slots). */
+type TrackedResponse = ServerResponse & {
+  [EXCHANGE]?: RequestContext | undefined;
+  [EXCHANGE_SERVICES]?: RequestServices | undefined;
+  [EXCHANGE_UPSTREAM]?: { cancel(err: Error): void } | undefined;
+  [CLOSE_FORWARDED]?: boolean;
+};
 
 /** Logs the exchange when the response closes; a client that left early cancels the upstream side. */
 function attachLog(ctx: RequestContext, svc: RequestServices, upstream?: { cancel(err: Error): void }): void {
   // One shared listener reading its state off the response, instead of a closure and a once()
   // wrapper per request ('close' is emitted once per response anyway).
   const res = ctx.res as TrackedResponse;
-  res[EXCHANGE] = { ctx, svc, upstream };
+  res[EXCHANGE] = ctx;
+  res[EXCHANGE_SERVICES] = svc;
+  res[EXCHANGE_UPSTREAM] = upstream;
   if (res[CLOSE_FORWARDED] !== true) res.on('close', onResponseClose);
 }
 
@@ -177,19 +179,22 @@ function onResponseClose(this: TrackedResponse): void {
 /** The response closed: log the exchange (once), and cancel the upstream side if the client left. */
 export function exchangeClosed(res: ServerResponse): void {
   const tracked = res as TrackedResponse;
-  const ex = tracked[EXCHANGE];
-  if (ex === undefined) return;
+  const ctx = tracked[EXCHANGE];
+  if (ctx === undefined) return;
+  const svc = tracked[EXCHANGE_SERVICES]!;
+  const upstream = tracked[EXCHANGE_UPSTREAM];
   tracked[EXCHANGE] = undefined;
-  const ctx = ex.ctx;
+  tracked[EXCHANGE_SERVICES] = undefined;
+  tracked[EXCHANGE_UPSTREAM] = undefined;
   if (!res.writableFinished) {
-    ex.upstream?.cancel(new Error('client disconnected'));
+    upstream?.cancel(new Error('client disconnected'));
     if (ctx.status !== 101) ctx.code ??= 'client.disconnected';
   }
   const now = performance.now();
-  ex.svc.accessLog.write(ctx, now);
-  ex.svc.metrics?.requestEnded(ctx, now);
-  if (ctx.decisions !== undefined) ex.svc.decisionLog?.write(ctx);
-  if (ex.svc.audit !== undefined && ctx.route?.audit !== 'off') ex.svc.audit.record(ctx, now);
+  svc.accessLog.write(ctx, now);
+  svc.metrics?.requestEnded(ctx, now);
+  if (ctx.decisions !== undefined) svc.decisionLog?.write(ctx);
+  if (svc.audit !== undefined && ctx.route?.audit !== 'off') svc.audit.record(ctx, now);
   if (ctx.trace !== undefined) ctx.trace.end(ctx, now);
 }
 

@@ -90,6 +90,9 @@ interface ConnState {
   requests: number;
 }
 
+/** The connection's ConnState, on its socket. */
+const CONN_STATE = Symbol('gatehouse.connState');
+
 type ResponseWithConn = GatehouseResponse & { [CONN]: ConnState | undefined };
 
 /** Shared by every response (no closure per request): a parser error queued behind earlier
@@ -147,12 +150,14 @@ export function createListener(cfg: ListenerConfig, baseDir: string, limits: Res
     svc.accessLog.writeRefusal({ id, clientIp: unmapIp(req.socket.remoteAddress ?? ''), method: req.method, status: reply.status, code: reply.code });
     svc.metrics?.refusal(reply.status);
   };
-  const conns = new WeakMap<Socket, ConnState>();
+  // Kept on the socket itself (one property added per connection) rather than in a WeakMap: the
+  // lookup runs on every request, and an ephemeron-table lookup costs more than a property load.
   const connState = (socket: Socket): ConnState => {
-    let st = conns.get(socket);
+    const s = socket as Socket & { [CONN_STATE]?: ConnState };
+    let st = s[CONN_STATE];
     if (st === undefined) {
       st = { pending: 0, last: undefined, onIdle: undefined, rejected: false, closing: false, requests: 0 };
-      conns.set(socket, st);
+      s[CONN_STATE] = st;
     }
     return st;
   };

@@ -56,3 +56,19 @@ test('request scan: ordinary fields are forwarded as sent; special ones are caug
   const nominated = scanRequestHeaders(['Host', 'a', 'Connection', 'X-Secret, Accept', 'Accept', '*/*', 'X-Secret', '1', 'Accept-Language', 'en'], 100, false);
   assert.deepEqual(nominated.upstream, ['Accept-Language', 'en'], 'fields named by Connection are hop-by-hop, even ordinary ones');
 });
+
+test('the upstream Content-Length is returned when it is one plain decimal, else -1', () => {
+  const len = (...pairs: string[]) => filterResponseHeaders(raw(...pairs), [], undefined);
+  assert.equal(len('Content-Length', '1024', 'Date', 'd'), 1024);
+  assert.equal(len('content-length', '0'), 0);
+  assert.equal(len('CONTENT-LENGTH', '7'), 7);
+  assert.equal(len('Content-Type', 'text/plain'), -1, 'absent');
+  assert.equal(len('Content-Length', '5', 'Content-Length', '5'), -1, 'repeated');
+  assert.equal(len('Content-Length', ' 5'), -1, 'not plain digits');
+  assert.equal(len('Content-Length', '1e3'), -1);
+  assert.equal(len('Content-Length', ''), -1);
+  assert.equal(len('Content-Length', '1234567890123456'), -1, 'too long');
+  // A name of the same length and first letter is not mistaken for it.
+  assert.equal(len('Content-Lengtx', '5'), -1);
+  assert.equal(filterResponseHeaders(raw('Content-Length', '3'), [], new Set(['content-length'])), 3, 'also when the route removes it');
+});

@@ -173,12 +173,26 @@ export function scanRequestHeaders(raw: readonly string[], maxCount: number, tru
 const RESPONSE_SPECIAL = new Set([...HOP_BY_HOP, 'x-request-id'].map((n) => n.length * 128 + n.charCodeAt(0)));
 const responseKey = (name: string) => name.length * 128 + (name.charCodeAt(0) | 0x20);
 
-/** Drop hop-by-hop fields (and those named in Connection) from an upstream response. */
-export function filterResponseHeaders(raw: readonly Buffer[], out: string[], remove: ReadonlySet<string> | undefined): void {
+/** Content-Length's key in the same scheme: the one ordinary field whose value the proxy reads. */
+const CONTENT_LENGTH_KEY = responseKey('content-length');
+
+/**
+ * Drop hop-by-hop fields (and those named in Connection) from an upstream response. Returns the
+ * upstream's Content-Length when it sent exactly one plain decimal value, else -1: the proxy then
+ * knows which body chunk is the last one.
+ */
+export function filterResponseHeaders(raw: readonly Buffer[], out: string[], remove: ReadonlySet<string> | undefined): number {
   let nominated: string[] | undefined;
+  let contentLength = -1;
+  let lengths = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
-    if (remove === undefined && !RESPONSE_SPECIAL.has(responseKey(name))) {
+    const key = responseKey(name);
+    if (key === CONTENT_LENGTH_KEY && name.toLowerCase() === 'content-length') {
+      lengths++;
+      contentLength = decimal(raw[i + 1]!);
+    }
+    if (remove === undefined && !RESPONSE_SPECIAL.has(key)) {
       out.push(name, raw[i + 1]!.toString('latin1'));
       continue;
     }
@@ -200,4 +214,17 @@ export function filterResponseHeaders(raw: readonly Buffer[], out: string[], rem
       for (let i = out.length - 2; i >= 0; i -= 2) if (out[i]!.toLowerCase() === t) out.splice(i, 2);
     }
   }
+  return lengths === 1 ? contentLength : -1;
+}
+
+/** A field value of 1-15 ASCII digits as a number, anything else -1. */
+function decimal(v: Buffer): number {
+  if (v.length === 0 || v.length > 15) return -1;
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    const d = v[i]! - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }

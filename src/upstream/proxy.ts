@@ -53,9 +53,16 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   #cancelled: Error | undefined;
   #informational = 0;
   #resume: (() => void) | undefined;
-  /** The response head, kept until the first body byte or the end: a framing error right after
-   * the head can still be answered with a 502 instead of a cut. */
-  #head: { status: number; headers: string[] } | undefined;
+  /** The response head (status 0: none pending), kept until the first body byte or the end: a
+   * framing error right after the head can still be answered with a 502 instead of a cut. */
+  #headStatus = 0;
+  #headHeaders: string[] | undefined = undefined;
+  /** Body bytes still to come by the upstream's Content-Length, or -1 when it sent none. The chunk
+   * that completes the body ends the client response in the same call (one write path instead of
+   * write() + end(); undici's onComplete follows in the same parser pass). */
+  #bodyLeft = -1;
+  /** The client response was ended by the chunk that completed the body. */
+  #ended = false;
   /** This attempt's CLIENT span when the request is traced. */
   #attempt: AttemptTrace | undefined;
   #upstreamStatus = 0;
@@ -92,7 +99,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     if (this.#done) return;
     this.#done = true;
     this.#release();
-    this.#head = undefined;
+    this.#headStatus = 0;
     this.#attempt?.end(this.#upstreamStatus, 'client.disconnected');
     if (this.#abort) this.#abort(err);
     else this.#cancelled = err;
@@ -130,7 +137,9 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       return true;
     }
     const headers: string[] = [];
-    filterResponseHeaders(rawHeaders, headers, this.#opts.responseRemove);
+    const contentLength = filterResponseHeaders(rawHeaders, headers, this.#opts.responseRemove);
+    // HEAD answers carry the length of a body that never comes.
+    this.#bodyLeft = ctx.method === 'HEAD' ? -1 : contentLength;
     const append = this.#opts.responseAppend;
     if (append !== undefined) for (let i = 0; i < append.length; i++) headers.push(append[i]!);
     const filters = ctx.route!.filters;
@@ -144,18 +153,19 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     headers.push('x-request-id', ctx.id, 'via', VIA);
     ctx.status = statusCode;
     this.#upstreamStatus = statusCode;
-    this.#head = { status: statusCode, headers };
+    this.#headStatus = statusCode;
+    this.#headHeaders = headers;
     this.#resume = resume;
     return true;
   }
 
   /** Writes the kept head; false when Node refused it (nothing was sent, a 502 is still possible). */
   #flushHead(): boolean {
-    const head = this.#head;
-    if (head === undefined) return true;
-    this.#head = undefined;
+    const status = this.#headStatus;
+    if (status === 0) return true;
+    this.#headStatus = 0;
     try {
-      this.#ctx.res.writeHead(head.status, head.headers);
+      this.#ctx.res.writeHead(status, this.#headHeaders);
       return true;
     } catch {
       // Node refuses a header value it considers invalid; an upstream that sends one is broken.
@@ -167,8 +177,15 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   onData(chunk: Buffer): boolean {
     if (this.#swallow) return true;
     if (!this.#flushHead()) return false;
-    this.#ctx.bytesOut += chunk.length;
-    const ok = this.#ctx.res.write(chunk);
+    const ctx = this.#ctx;
+    ctx.bytesOut += chunk.length;
+    if (chunk.length === this.#bodyLeft) {
+      this.#ended = true;
+      ctx.res.end(chunk);
+      return true;
+    }
+    if (this.#bodyLeft > 0) this.#bodyLeft -= chunk.length;
+    const ok = ctx.res.write(chunk);
     // Backpressure: undici pauses the upstream socket until the client drained. The listener is
     // added only when the client is actually slow, so the fast path costs no EventEmitter work.
     if (!ok) this.#ctx.res.once('drain', this.#resume!);
@@ -188,7 +205,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     this.#done = true;
     this.#release();
     this.#attempt?.end(this.#upstreamStatus, undefined);
-    this.#ctx.res.end();
+    if (!this.#ended) this.#ctx.res.end();
   }
 
   onError(err: Error): void {
@@ -196,10 +213,16 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     this.#done = true;
     this.#release();
     const res = this.#ctx.res;
-    this.#head = undefined;
+    this.#headStatus = 0;
     if (this.#swallow) {
       this.#attempt?.end(this.#upstreamStatus, undefined);
       this.#owner!.retryNow();
+      return;
+    }
+    if (this.#ended) {
+      // The whole body (by Content-Length) already went to the client: what failed afterwards is
+      // the upstream connection, not this exchange.
+      this.#attempt?.end(this.#upstreamStatus, undefined);
       return;
     }
     if (res.headersSent) {
@@ -224,7 +247,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     // second reply.
     this.#done = true;
     this.#release();
-    this.#head = undefined;
+    this.#headStatus = 0;
     this.#attempt?.end(this.#upstreamStatus, reply.code);
     this.#abort?.(new Error(reply.code));
     this.#opts.onFailure(this.#ctx, reply);

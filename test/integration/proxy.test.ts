@@ -69,6 +69,61 @@ test('response header removal applies to upstream fields', async () => {
   }
 });
 
+test('Content-Length bodies: a body in several writes, HEAD, and pipelined requests on one connection', async () => {
+  // The proxy ends the client response with the chunk that completes the upstream's Content-Length;
+  // a body that arrives in pieces, and a HEAD answer that announces a length it never sends, must
+  // still come out whole, in order, on a connection that stays open. (A raw client: undici's own
+  // client closes its connection after every HEAD.)
+  const u2 = await startUpstream((q, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '10' });
+    if (q.method === 'HEAD') return void res.end();
+    res.write('hello');
+    setTimeout(() => res.end('world'), 30);
+  });
+  const g2 = await startGateway(simpleSpec(u2.url));
+  try {
+    const methods = ['GET', 'HEAD', 'GET', 'HEAD', 'GET'];
+    const r = await rawRequest(g2.port, methods.map((m) => `${m} /split HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+    assert.equal(r.closed, false, 'the connection stays open');
+    const answers = r.text.split(/(?=HTTP\/1\.1 )/);
+    assert.equal(answers.length, 5, r.text);
+    answers.forEach((a, i) => {
+      assert.match(a, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.match(a, /\r\ncontent-length: 10\r\n/i);
+      assert.equal(a.slice(a.indexOf('\r\n\r\n') + 4), methods[i] === 'HEAD' ? '' : 'helloworld', `answer ${i + 1} (${methods[i]})`);
+    });
+    const lines = await g2.accessLog((ls) => ls.filter((l) => l.path === '/split').length >= 5);
+    const split = lines.filter((l) => l.path === '/split');
+    assert.deepEqual(split.map((l) => [l.method, l.bytes_out, l.status, l.code]), methods.map((m) => [m, m === 'HEAD' ? 0 : 10, 200, null]));
+  } finally {
+    await g2.stop();
+    await u2.close();
+  }
+});
+
+test('a body that completes its Content-Length in one chunk reaches the client before the upstream closes', async () => {
+  // The upstream sends head and whole body, then resets the connection: the client still gets the
+  // complete answer, and the next request goes through on a new upstream connection.
+  const raw = await startRawUpstream((s) => {
+    s.once('data', () => {
+      s.write('HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nfull');
+      setTimeout(() => s.destroy(), 20);
+    });
+  });
+  const g2 = await startGateway(simpleSpec(raw.url));
+  try {
+    for (let i = 0; i < 3; i++) {
+      const res = await request(`${g2.url}/whole`);
+      assert.equal(res.statusCode, 200);
+      assert.equal(await res.body.text(), 'full');
+      await new Promise((r) => setTimeout(r, 40));
+    }
+  } finally {
+    await g2.stop();
+    await raw.close();
+  }
+});
+
 test('template routes and method matching: a POST to a GET-only template falls through', async () => {
   const a = await request(`${gh.url}/users/42`);
   assert.equal(a.statusCode, 200);
