@@ -75,6 +75,7 @@ if (flags.help) {
   BENCH_PROXY_CPU=0 BENCH_LOAD_CPU=1   cores for the proxy and for wrk + upstream
   BENCH_PROFILE_TARGET=gatehouse  what --profile profiles (gatehouse, reference, gatehouse-jwt, gatehouse-sigv4)
   BENCH_COMPARE_NODE_ARGS='--flag ...'  node flags for the gatehouse-compare targets only
+  BENCH_EXTRA_PROXY=script.mjs  adds extra-proxy: a script taking the reference's --port/--upstream (e.g. a prototype)
   BENCH_NODE_ARGS='--flag ...'  node flags for every Node target (e.g. --trace-gc, which NODE_OPTIONS refuses)
   BENCH_KEEP_DIR=1         keep the temp dir (configs, target output, access logs)
   BENCH_PAIRED=0           skip the paired phase that ends a full run
@@ -128,6 +129,11 @@ function allTargets() {
     gatehouseLb3Target(),
     nginxProxyTarget(),
     ...compareRoots.map((root, i) => compareTarget(root, i)),
+    // BENCH_EXTRA_PROXY=script.mjs: another proxy taking the reference's arguments (--port,
+    // --upstream), e.g. a prototype of a different upstream client, measured like the reference.
+    ...(process.env.BENCH_EXTRA_PROXY
+      ? [Object.assign(referenceTarget({ name: 'extra-proxy', label: `(b') ${process.env.BENCH_EXTRA_PROXY}`, script: path.resolve(process.env.BENCH_EXTRA_PROXY) }), { default: false })]
+      : []),
   ];
 }
 

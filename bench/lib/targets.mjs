@@ -61,7 +61,7 @@ async function startNodeTarget(target, env, { argv, readyTimeoutMs = 10000 }) {
 }
 
 /** (b) The reference proxy: Node's practical ceiling (bench/reference-proxy.mjs). */
-export function referenceTarget({ name = 'reference', label = '(b) reference: node:http + undici Pool.dispatch()', nodeArgs = [], stopTimeoutMs = 5000 } = {}) {
+export function referenceTarget({ name = 'reference', label = '(b) reference: node:http + undici Pool.dispatch()', nodeArgs = [], stopTimeoutMs = 5000, script = undefined } = {}) {
   return {
     name,
     label,
@@ -71,7 +71,7 @@ export function referenceTarget({ name = 'reference', label = '(b) reference: no
       this.proc = await startNodeTarget(this, env, {
         argv: (port) => [
           ...nodeArgs,
-          path.join(env.repoRoot, 'bench/reference-proxy.mjs'),
+          script ?? path.join(env.repoRoot, 'bench/reference-proxy.mjs'),
           '--port', String(port),
           '--upstream', `http://127.0.0.1:${env.upstreamPort}`,
         ],
