@@ -2,6 +2,7 @@
 // 13-15) and builds the header list sent upstream. Client-sent copies of forwarding and identity
 // headers never survive this pass; the gateway writes its own.
 import type { Reply } from '../pipeline/filter.js';
+import { latin1, type RawHeaders } from '../upstream/raw-headers.js';
 
 /** Hop-by-hop fields (RFC 9110 7.6.1) plus the de-facto ones; never forwarded. */
 const HOP_BY_HOP = new Set([
@@ -181,32 +182,32 @@ const CONTENT_LENGTH_KEY = responseKey('content-length');
  * upstream's Content-Length when it sent exactly one plain decimal value, else -1: the proxy then
  * knows which body chunk is the last one.
  */
-export function filterResponseHeaders(raw: readonly Buffer[], out: string[], remove: ReadonlySet<string> | undefined): number {
+export function filterResponseHeaders(raw: RawHeaders, out: string[], remove: ReadonlySet<string> | undefined): number {
   let nominated: string[] | undefined;
   let contentLength = -1;
   let lengths = 0;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
+    const name = latin1(raw[i]!);
     const key = responseKey(name);
     if (key === CONTENT_LENGTH_KEY && name.toLowerCase() === 'content-length') {
       lengths++;
       contentLength = decimal(raw[i + 1]!);
     }
     if (remove === undefined && !RESPONSE_SPECIAL.has(key)) {
-      out.push(name, raw[i + 1]!.toString('latin1'));
+      out.push(name, latin1(raw[i + 1]!));
       continue;
     }
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || lower === 'x-request-id') {
       if (lower === 'connection') {
-        const v = raw[i + 1]!.toString('latin1').toLowerCase();
+        const v = latin1(raw[i + 1]!).toLowerCase();
         // The usual values name no other field: no token list is built for them.
         if (v !== 'keep-alive' && v !== 'close') (nominated ??= []).push(...v.split(',').map((t) => t.trim()));
       }
       continue;
     }
     if (remove !== undefined && remove.has(lower)) continue;
-    out.push(name, raw[i + 1]!.toString('latin1'));
+    out.push(name, latin1(raw[i + 1]!));
   }
   if (nominated) {
     for (const t of nominated) {
@@ -218,11 +219,11 @@ export function filterResponseHeaders(raw: readonly Buffer[], out: string[], rem
 }
 
 /** A field value of 1-15 ASCII digits as a number, anything else -1. */
-function decimal(v: Buffer): number {
+function decimal(v: Buffer | string): number {
   if (v.length === 0 || v.length > 15) return -1;
   let n = 0;
   for (let i = 0; i < v.length; i++) {
-    const d = v[i]! - 48;
+    const d = (typeof v === 'string' ? v.charCodeAt(i) : v[i]!) - 48;
     if (d < 0 || d > 9) return -1;
     n = n * 10 + d;
   }

@@ -4,6 +4,7 @@
 // outlier detection and active health checks keep the healthy set current. Endpoint choice stays
 // above undici (STYLE.md): retries (retry.ts) wrap the send step, one dispatch per attempt.
 import { Pool } from 'undici';
+import { H1Pool, nativeParserAvailable, type UpstreamPool } from './h1-pool.js';
 import { readFileSync } from 'node:fs';
 import type { ClusterConfig } from '../config/schema.js';
 import { parseDuration } from '../config/units.js';
@@ -272,6 +273,21 @@ export class Cluster {
    * health; new ones start healthy; removed ones stop taking new attempts and their pool closes
    * once its in-flight requests finished (undici's close() waits for them).
    */
+  /** Plain-http endpoints get H1Pool (Node's own parser; see h1-pool.ts for why), https ones
+   * undici's Pool, as does every endpoint on a Node without a usable HTTPParser. */
+  #newPool(origin: string): UpstreamPool {
+    const o = this.#poolOptions;
+    if (nativeParserAvailable && origin.startsWith('http:')) {
+      return new H1Pool(origin, {
+        connections: o.connections!,
+        keepAliveTimeout: o.keepAliveTimeout!,
+        keepAliveMaxTimeout: o.keepAliveMaxTimeout!,
+        connectTimeoutMs: (o.connect as { timeout: number }).timeout,
+      });
+    }
+    return new Pool(origin, o);
+  }
+
   setEndpoints(specs: readonly EndpointSpec[]): void {
     if (this.#closed) return;
     const next: Endpoint[] = [];
@@ -283,7 +299,7 @@ export class Cluster {
       if (ep === undefined) {
         let st = this.stats.endpoints.get(s.origin);
         if (st === undefined) this.stats.endpoints.set(s.origin, (st = newEndpointStats()));
-        ep = new Endpoint(s, new Pool(s.origin, this.#poolOptions), this.breaker, this.outlier, st);
+        ep = new Endpoint(s, this.#newPool(s.origin), this.breaker, this.outlier, st);
         this.#byOrigin.set(s.origin, ep);
         this.health?.add(ep);
       } else {

@@ -1,7 +1,7 @@
 // One upstream endpoint: its connection pool and the state the balancer, the circuit breakers and
 // health (active checks, outlier ejection) keep about it. Plain mutable fields: the request path
 // reads and bumps them with plain arithmetic.
-import type { Pool } from 'undici';
+import type { UpstreamPool } from './h1-pool.js';
 import type { Breaker } from './breaker.js';
 import type { OutlierDetector } from './health/outlier.js';
 
@@ -27,7 +27,7 @@ export class Endpoint {
   readonly origin: string;
   weight: number;
   priority: number;
-  readonly pool: Pool;
+  readonly pool: UpstreamPool;
   /** The cluster's admission counters (shared by its endpoints). */
   readonly breaker: Breaker;
   /** The cluster's outlier detector, when configured. */
@@ -50,7 +50,7 @@ export class Endpoint {
   /** Left the endpoint set (discovery): its pool drains and closes. */
   removed = false;
 
-  constructor(spec: EndpointSpec, pool: Pool, breaker: Breaker, outlier: OutlierDetector | undefined, stats: EndpointStats) {
+  constructor(spec: EndpointSpec, pool: UpstreamPool, breaker: Breaker, outlier: OutlierDetector | undefined, stats: EndpointStats) {
     this.origin = spec.origin;
     this.weight = spec.weight;
     this.priority = spec.priority;

@@ -7,6 +7,7 @@ import type { RequestContext } from '../pipeline/context.js';
 import type { Endpoint } from './cluster.js';
 import type { Reply } from '../pipeline/filter.js';
 import { filterResponseHeaders } from '../server/request-headers.js';
+import type { RawHeaders } from './raw-headers.js';
 import type { AttemptTrace } from '../observability/tracing-types.js';
 import type { AwsSigning } from './aws-sigv4.js';
 
@@ -30,7 +31,7 @@ export interface ProxyOptions {
 /** The retry loop driving an attempt (retry.ts). The no-retry fast path has none. */
 export interface AttemptOwner {
   /** A response head arrived: true drops this response (its body is read and discarded) for a retry. */
-  retryOnStatus(status: number, rawHeaders: Buffer[]): boolean;
+  retryOnStatus(status: number, rawHeaders: RawHeaders): boolean;
   /** The attempt failed before any head: true when a retry was scheduled instead of `reply`. */
   retryOnError(reply: Reply): boolean;
   /** The dropped response ended: go on with the retry. */
@@ -115,7 +116,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     if (this.#cancelled !== undefined) abort(this.#cancelled);
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  onHeaders(statusCode: number, rawHeaders: RawHeaders, resume: () => void): boolean {
     const ctx = this.#ctx;
     const res = ctx.res;
     ctx.upstreamHeadersAt = performance.now();

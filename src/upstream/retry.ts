@@ -5,6 +5,7 @@
 // cluster's max_retries / retry budget. Never a non-idempotent method unless the route opts in,
 // never once response bytes reached the client, never with a body that was not kept for replay.
 // Routes without a retry policy never get here (handle-request.ts sends them down the fast path).
+import { latin1, type RawHeaders } from './raw-headers.js';
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../pipeline/context.js';
 import type { Reply } from '../pipeline/filter.js';
@@ -69,11 +70,11 @@ export function backoffMs(policy: RetryPolicy, n: number, random: () => number):
 }
 
 /** Retry-After as milliseconds (delta-seconds or an HTTP date); undefined when absent or invalid. */
-export function retryAfterMs(rawHeaders: Buffer[], nowMs: number): number | undefined {
+export function retryAfterMs(rawHeaders: RawHeaders, nowMs: number): number | undefined {
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    if (name.length !== 11 || name.toString('latin1').toLowerCase() !== 'retry-after') continue;
-    const v = rawHeaders[i + 1]!.toString('latin1').trim();
+    if (name.length !== 11 || latin1(name).toLowerCase() !== 'retry-after') continue;
+    const v = latin1(rawHeaders[i + 1]!).trim();
     if (/^[0-9]{1,9}$/.test(v)) return Number(v) * 1000;
     const t = Date.parse(v);
     return Number.isNaN(t) ? undefined : Math.max(0, t - nowMs);
@@ -174,7 +175,7 @@ export class RetryExchange implements AttemptOwner {
     this.#handler?.cancel(err);
   }
 
-  retryOnStatus(status: number, rawHeaders: Buffer[]): boolean {
+  retryOnStatus(status: number, rawHeaders: RawHeaders): boolean {
     const p = this.#o.policy;
     if (!(p.statuses.has(status) || (p.any5xx && status >= 500))) return false;
     let wait: number | undefined;
