@@ -628,7 +628,8 @@ class Connection {
     const r = this.#parser.finish();
     this.#executing = false;
     if (this.#dead) return this.#closeParser();
-    if (r instanceof Error) return this.#fail(r);
+    // The message was cut short (llhttp's HPE_INVALID_EOF_STATE): undici's code for it.
+    if (r instanceof Error) return this.#fail(codeError('UND_ERR_SOCKET', 'the upstream closed the connection mid-response'));
     this.#fail(codeError('UND_ERR_SOCKET', 'the upstream closed the connection'));
   }
 

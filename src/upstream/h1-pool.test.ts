@@ -1,0 +1,303 @@
+// H1Pool against real sockets: pool limits and reuse, keep-alive hints, response framings, request
+// validation and framing, timeouts, aborts and close. (Every upstream-facing integration test of
+// the suite also runs through it, for plain-http upstreams.)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { H1Pool, nativeParserAvailable } from './h1-pool.js';
+
+interface Outcome {
+  status: number;
+  headers: string[];
+  body: string;
+  error: (Error & { code?: string }) | undefined;
+  abort: ((err?: Error) => void) | undefined;
+}
+
+/** One request through the pool, with a handler that records everything. */
+function send(pool: H1Pool, opts: Partial<Dispatcher.DispatchOptions> = {}): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const o: Outcome = { status: 0, headers: [], body: '', error: undefined, abort: undefined };
+    const handler = {
+      onConnect(abort: (err?: Error) => void) {
+        o.abort = abort;
+      },
+      onHeaders(status: number, headers: string[]) {
+        if (status >= 200) {
+          o.status = status;
+          o.headers = headers;
+        }
+        return true;
+      },
+      onData(chunk: Buffer) {
+        o.body += chunk.toString('latin1');
+        return true;
+      },
+      onComplete() {
+        resolve(o);
+      },
+      onError(err: Error) {
+        o.error = err;
+        resolve(o);
+      },
+    };
+    pool.dispatch({ path: '/', method: 'GET', headers: ['host', 'up.test'], ...opts } as Dispatcher.DispatchOptions, handler as unknown as Dispatcher.DispatchHandler);
+  });
+}
+
+interface RawServer {
+  port: number;
+  origin: string;
+  /** Connections accepted so far, and the most open at once. */
+  accepted: number;
+  maxOpen: number;
+  /** Everything each connection received, in order. */
+  received: string[];
+  close(): Promise<void>;
+}
+
+/** A raw TCP upstream: `onRequest` gets the socket and the request text each time a head is complete. */
+async function rawServer(onRequest: (s: net.Socket, request: string, index: number) => void): Promise<RawServer> {
+  const sockets = new Set<net.Socket>();
+  let requests = 0;
+  const st: RawServer = { port: 0, origin: '', accepted: 0, maxOpen: 0, received: [], close: async () => {} };
+  const server = net.createServer((s) => {
+    st.accepted++;
+    sockets.add(s);
+    st.maxOpen = Math.max(st.maxOpen, sockets.size);
+    const conn = st.received.push('') - 1;
+    let pending = '';
+    s.on('data', (d) => {
+      st.received[conn] += d.toString('latin1');
+      pending += d.toString('latin1');
+      // One request per complete head (bodies in these tests are declared and small, or chunked).
+      for (;;) {
+        const end = pending.indexOf('\r\n\r\n');
+        if (end === -1) break;
+        const head = pending.slice(0, end + 4);
+        const len = /\r\ncontent-length: (\d+)/i.exec(head);
+        const chunked = /\r\ntransfer-encoding: chunked/i.test(head);
+        let total = end + 4 + (len ? Number(len[1]) : 0);
+        if (chunked) {
+          const fin = pending.indexOf('0\r\n\r\n', end + 4);
+          if (fin === -1) break;
+          total = fin + 5;
+        }
+        if (pending.length < total) break;
+        const request = pending.slice(0, total);
+        pending = pending.slice(total);
+        onRequest(s, request, requests++);
+      }
+    });
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  st.port = (server.address() as net.AddressInfo).port;
+  st.origin = `http://127.0.0.1:${st.port}`;
+  st.close = () => {
+    for (const s of sockets) s.destroy();
+    return new Promise((r) => server.close(() => r()));
+  };
+  return st;
+}
+
+const OPTS = { connections: 4, keepAliveTimeout: 4000, keepAliveMaxTimeout: 60_000, connectTimeoutMs: 2000 };
+const ok = (body = 'ok', extra = '') => `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n${extra}\r\n${body}`;
+
+test('the native parser is usable on this Node', () => {
+  assert.equal(nativeParserAvailable, true);
+});
+
+test('at most `connections` sockets; further requests wait in order and all complete', async () => {
+  const srv = await rawServer((s, _r, i) => setTimeout(() => s.write(ok(`r${i}`)), 40));
+  const pool = new H1Pool(srv.origin, { ...OPTS, connections: 2 });
+  try {
+    const all = Array.from({ length: 6 }, (_, i) => send(pool, { path: `/${i}` }));
+    assert.equal(pool.stats.running, 2);
+    assert.equal(pool.stats.pending, 4);
+    const out = await Promise.all(all);
+    assert.deepEqual(out.map((o) => o.status), [200, 200, 200, 200, 200, 200]);
+    assert.equal(srv.maxOpen, 2);
+    assert.equal(srv.accepted, 2, 'the two connections were reused');
+    const paths = srv.received.join('').match(/GET \/(\d) /g)!.map((m) => m.slice(5, 6));
+    assert.deepEqual([...paths].sort(), ['0', '1', '2', '3', '4', '5']);
+    assert.deepEqual(pool.stats, { connected: 2, free: 2, pending: 0, queued: 0, running: 0, size: 0 });
+  } finally {
+    await pool.close();
+    await srv.close();
+  }
+});
+
+test('keep-alive: reused by default; not after Connection: close or a Keep-Alive timeout within the margin', async () => {
+  for (const [extra, expected] of [['', 1], ['connection: close\r\n', 2], ['keep-alive: timeout=2\r\n', 2], ['keep-alive: timeout=10\r\n', 1]] as const) {
+    const srv = await rawServer((s) => s.write(ok('x', extra)));
+    const pool = new H1Pool(srv.origin, OPTS);
+    try {
+      assert.equal((await send(pool)).status, 200);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal((await send(pool)).status, 200);
+      assert.equal(srv.accepted, expected, `"${extra.trim()}": connections used`);
+    } finally {
+      await pool.close();
+      await srv.close();
+    }
+  }
+});
+
+test('response framings: EOF-delimited body, chunked body, HEAD with a length, 204, 1xx before the answer', async () => {
+  const srv = await rawServer((s, req) => {
+    if (req.startsWith('GET /eof')) s.end('HTTP/1.1 200 OK\r\n\r\nuntil the end');
+    else if (req.startsWith('GET /chunked')) s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n');
+    else if (req.startsWith('HEAD')) s.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n');
+    else if (req.startsWith('GET /204')) s.write('HTTP/1.1 204 No Content\r\n\r\n');
+    else s.write('HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfinal');
+  });
+  const pool = new H1Pool(srv.origin, { ...OPTS, connections: 1 });
+  try {
+    const eof = await send(pool, { path: '/eof' });
+    assert.deepEqual([eof.status, eof.body, eof.error], [200, 'until the end', undefined]);
+    const ch = await send(pool, { path: '/chunked' });
+    assert.deepEqual([ch.status, ch.body], [200, 'abcde']);
+    const head = await send(pool, { method: 'HEAD' });
+    assert.deepEqual([head.status, head.body, head.error], [200, '', undefined]);
+    const none = await send(pool, { path: '/204' });
+    assert.deepEqual([none.status, none.body], [204, '']);
+    const hints = await send(pool, { path: '/hints' });
+    assert.deepEqual([hints.status, hints.body], [200, 'final']);
+    // The EOF body cost its connection; chunked, HEAD, 204 and the 1xx exchange shared the next.
+    assert.equal(srv.accepted, 2);
+  } finally {
+    await pool.close();
+    await srv.close();
+  }
+});
+
+test('the request head: validated fields, our framing, a Host when none is given', async () => {
+  const srv = await rawServer((s) => s.write(ok()));
+  const pool = new H1Pool(srv.origin, OPTS);
+  try {
+    for (const [label, headers] of [
+      ['CRLF in a value', ['x-a', 'v\r\nx-injected: 1']],
+      ['NUL in a value', ['x-a', 'v\u0000']],
+      ['a name that is no token', ['x a', 'v']],
+      ['transfer-encoding from the caller', ['transfer-encoding', 'chunked']],
+      ['connection from the caller', ['connection', 'close']],
+      ['a repeated host', ['host', 'a', 'host', 'b']],
+      ['a bad content-length', ['content-length', '1, 1']],
+    ] as const) {
+      const o = await send(pool, { headers: [...headers] });
+      assert.equal(o.error?.code, 'UND_ERR_INVALID_ARG', label);
+    }
+    const bad = await send(pool, { path: '/a b' });
+    assert.equal(bad.error?.code, 'UND_ERR_INVALID_ARG', 'a space in the path');
+    assert.equal(srv.received.join(''), '', 'nothing was written for any refused request');
+
+    await send(pool, { headers: ['x-a', '1'] });
+    assert.match(srv.received.join(''), new RegExp(`^GET / HTTP/1\\.1\\r\\nx-a: 1\\r\\nhost: 127\\.0\\.0\\.1:${srv.port}\\r\\n\\r\\n$`));
+  } finally {
+    await pool.close();
+    await srv.close();
+  }
+});
+
+test('request bodies: a Buffer gets its Content-Length, a stream without one goes chunked, a short stream fails', async () => {
+  const srv = await rawServer((s) => s.write(ok()));
+  const pool = new H1Pool(srv.origin, { ...OPTS, connections: 1 });
+  try {
+    await send(pool, { method: 'POST', body: Buffer.from('buffered') });
+    await send(pool, { method: 'POST', body: Readable.from([Buffer.from('ab'), Buffer.from('cde')]) });
+    const all = srv.received.join('');
+    assert.match(all, /POST \/ HTTP\/1\.1\r\nhost: up\.test\r\ncontent-length: 8\r\n\r\nbuffered/);
+    assert.match(all, /POST \/ HTTP\/1\.1\r\nhost: up\.test\r\ntransfer-encoding: chunked\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n/);
+    const short = await send(pool, { method: 'POST', headers: ['host', 'up.test', 'content-length', '10'], body: Readable.from([Buffer.from('abc')]) });
+    assert.equal(short.error?.code, 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH');
+    const none = await send(pool, { method: 'POST', headers: ['host', 'up.test', 'content-length', '3'], body: null });
+    assert.equal(none.error?.code, 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'a declared length without a body');
+  } finally {
+    await pool.close();
+    await srv.close();
+  }
+});
+
+test('timeouts: headers and body, with undici\'s codes; the connection is not reused', async () => {
+  const srv = await rawServer((s, req) => {
+    if (req.startsWith('GET /stall-body')) s.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc');
+    // GET /silent: no answer at all.
+  });
+  const pool = new H1Pool(srv.origin, OPTS);
+  try {
+    const silent = await send(pool, { path: '/silent', headersTimeout: 150, bodyTimeout: 5000 });
+    assert.equal(silent.error?.code, 'UND_ERR_HEADERS_TIMEOUT');
+    const stalled = await send(pool, { path: '/stall-body', headersTimeout: 5000, bodyTimeout: 150 });
+    assert.equal(stalled.error?.code, 'UND_ERR_BODY_TIMEOUT');
+    assert.equal(stalled.body, 'abc');
+    assert.equal(pool.stats.connected, 0);
+  } finally {
+    await pool.close();
+    await srv.close();
+  }
+});
+
+test('errors: refused connection, garbage, an upstream that hangs up mid-body; an abort after completion is a no-op', async () => {
+  const refused = new H1Pool('http://127.0.0.1:1', OPTS);
+  assert.equal((await send(refused)).error?.code, 'ECONNREFUSED');
+  await refused.close();
+
+  const srv = await rawServer((s, req) => {
+    if (req.startsWith('GET /garbage')) s.write('NOT HTTP\r\n\r\n');
+    else if (req.startsWith('GET /cut')) s.end('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc');
+    else s.write(ok('fine'));
+  });
+  const pool = new H1Pool(srv.origin, { ...OPTS, connections: 1 });
+  try {
+    assert.match(String((await send(pool, { path: '/garbage' })).error?.code), /^HPE_/);
+    const cut = await send(pool, { path: '/cut' });
+    assert.equal(cut.error?.code, 'UND_ERR_SOCKET');
+    const first = await send(pool);
+    const second = send(pool);
+    first.abort!(new Error('late'));
+    const o = await second;
+    assert.deepEqual([o.status, o.body, o.error], [200, 'fine', undefined], 'a stale abort does not touch the next exchange');
+  } finally {
+    await pool.close();
+    await srv.close();
+  }
+});
+
+test('an idle connection the upstream closed is dropped; the next request opens a new one', async () => {
+  const srv = await rawServer((s) => {
+    s.write(ok());
+    setTimeout(() => s.destroy(), 10);
+  });
+  const pool = new H1Pool(srv.origin, OPTS);
+  try {
+    assert.equal((await send(pool)).status, 200);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(pool.stats.connected, 0);
+    assert.equal((await send(pool)).status, 200);
+    assert.equal(srv.accepted, 2);
+  } finally {
+    await pool.close();
+    await srv.close();
+  }
+});
+
+test('close() lets running and queued requests finish, then refuses new ones', async () => {
+  const srv = await rawServer((s) => setTimeout(() => s.write(ok()), 50));
+  const pool = new H1Pool(srv.origin, { ...OPTS, connections: 1 });
+  try {
+    const a = send(pool);
+    const b = send(pool);
+    const closed = pool.close();
+    const late = await send(pool);
+    assert.equal(late.error?.code, 'UND_ERR_CLOSED');
+    assert.deepEqual([(await a).status, (await b).status], [200, 200]);
+    await closed;
+    assert.deepEqual(pool.stats, { connected: 0, free: 0, pending: 0, queued: 0, running: 0, size: 0 });
+  } finally {
+    await srv.close();
+  }
+});
