@@ -84,6 +84,8 @@ export class Cluster {
   readonly #failoverPercent: number;
   readonly #hashOf: ((p: PickInput) => string | undefined) | undefined;
   readonly #poolOptions: Pool.Options;
+  /** `http_client` is builtin (the default): http endpoints get H1Pool. */
+  readonly #builtinClient: boolean;
   /** Signs every attempt (aws_sigv4); undefined for most clusters, the request path's one check. */
   #signer: AwsSigner | undefined;
   #signerKey: string;
@@ -119,6 +121,7 @@ export class Cluster {
     this.#signerKey = JSON.stringify(cfg.aws_sigv4 ?? null);
     const keepAliveTimeout = cfg.keepalive_timeout !== undefined ? parseDuration(cfg.keepalive_timeout) : DEFAULT_KEEPALIVE_MS;
     const cb = cfg.circuit_breakers;
+    this.#builtinClient = cfg.http_client !== 'undici';
     this.#poolOptions = {
       connections: cb?.max_connections ?? cfg.max_connections_per_endpoint ?? DEFAULT_CONNECTIONS,
       keepAliveTimeout,
@@ -273,11 +276,12 @@ export class Cluster {
    * health; new ones start healthy; removed ones stop taking new attempts and their pool closes
    * once its in-flight requests finished (undici's close() waits for them).
    */
-  /** Plain-http endpoints get H1Pool (Node's own parser; see h1-pool.ts for why), https ones
-   * undici's Pool, as does every endpoint on a Node without a usable HTTPParser. */
+  /** Plain-http endpoints get H1Pool (Node's own parser; see h1-pool.ts for why) unless the
+   * cluster asks for undici (`http_client: undici`); https ones get undici's Pool, as does every
+   * endpoint on a Node without a usable HTTPParser. */
   #newPool(origin: string): UpstreamPool {
     const o = this.#poolOptions;
-    if (nativeParserAvailable && origin.startsWith('http:')) {
+    if (this.#builtinClient && nativeParserAvailable && origin.startsWith('http:')) {
       return new H1Pool(origin, {
         connections: o.connections!,
         keepAliveTimeout: o.keepAliveTimeout!,

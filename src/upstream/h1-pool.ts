@@ -712,6 +712,10 @@ class Connection {
     if (this.#dead) return;
     this.#dead = true;
     this.#disarm();
+    const body = this.#bodyStream;
+    this.#bodyStream = undefined;
+    // An early answer ended the exchange while the request body was still streaming: drain it.
+    if (body !== undefined && !body.destroyed) body.resume();
     this.#socket.destroy();
     this.#closeParser();
     const busy = this.#busy;
