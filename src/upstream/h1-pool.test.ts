@@ -301,3 +301,25 @@ test('close() lets running and queued requests finish, then refuses new ones', a
     await srv.close();
   }
 });
+
+test('a reused connection the upstream drops under a request: GET goes again on a fresh one, POST fails', async () => {
+  for (const [method, replayed] of [['GET', true], ['POST', false]] as const) {
+    // The second request (the first on a reused connection) is met with a hang-up and no answer.
+    const srv = await rawServer((s, _r, i) => (i === 1 ? s.destroy() : s.write(ok(`r${i}`))));
+    const pool = new H1Pool(srv.origin, { ...OPTS, connections: 1 });
+    try {
+      assert.equal((await send(pool)).status, 200);
+      const o = await send(pool, { method, body: method === 'POST' ? Buffer.from('once') : null });
+      if (replayed) {
+        assert.deepEqual([o.status, o.body, o.error], [200, 'r2', undefined], 'answered on a new connection');
+        assert.equal(srv.accepted, 2);
+      } else {
+        assert.equal(o.error?.code !== undefined && ['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'].includes(o.error.code), true, String(o.error?.code));
+        assert.equal(srv.accepted, 1, 'a POST is never sent twice');
+      }
+    } finally {
+      await pool.close();
+      await srv.close();
+    }
+  }
+});

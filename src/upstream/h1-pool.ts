@@ -252,14 +252,15 @@ export class H1Pool implements UpstreamPool {
     this.#idle.push(conn);
   }
 
-  /** A connection went away (error, close, or not reusable); `busy` when it carried a request. */
-  gone(conn: Connection, busy: boolean): void {
+  /** A connection went away (error, close, or not reusable); `busy` when it carried a request.
+   * `replay`: its request goes again, first, on a new connection. */
+  gone(conn: Connection, busy: boolean, replay?: Pending): void {
     this.#connected--;
     if (busy) this.#running--;
     const i = this.#idle.indexOf(conn);
     if (i !== -1) this.#idle.splice(i, 1);
     // A queued request takes the freed slot on a new connection.
-    const next = this.#next();
+    const next = replay ?? this.#next();
     if (next !== undefined) {
       this.#running++;
       this.#connect().start(next.opts, next.handler);
@@ -329,6 +330,12 @@ class Connection {
   #timerAt = 0;
   #partial: string[] | undefined;
   #paused = false;
+  /** The current request, kept for a replay on a fresh connection (see #fail). */
+  #opts: Dispatcher.DispatchOptions | undefined;
+  /** Exchanges started on this connection: above 1, it is a reused keep-alive connection. */
+  #exchanges = 0;
+  /** Some response byte arrived for the current exchange. */
+  #answered = false;
   /** Inside parser.execute()/finish(): the native parser must not be freed under its own feet
    * (that is a use-after-free; Node's own client frees parsers only after execute returns). */
   #executing = false;
@@ -372,6 +379,9 @@ class Connection {
 
   start(opts: Dispatcher.DispatchOptions, h: Handler): void {
     this.#handler = h;
+    this.#opts = opts;
+    this.#exchanges++;
+    this.#answered = false;
     this.#busy = true;
     this.#reusable = true;
     this.#head = opts.method === 'HEAD';
@@ -621,6 +631,7 @@ class Connection {
       this.#fail(codeError('UND_ERR_SOCKET', 'the upstream sent data without a request'));
       return;
     }
+    this.#answered = true;
     this.#executing = true;
     const r = this.#parser.execute(d);
     this.#executing = false;
@@ -704,8 +715,27 @@ class Connection {
     this.#closeParser();
     const busy = this.#busy;
     this.#busy = false;
+    const opts = this.#opts;
+    if (h !== undefined && opts !== undefined && this.#replayable(err, opts)) {
+      // A reused keep-alive connection the upstream had already closed (its FIN crossed our
+      // request): nothing was answered and nothing can have been processed, so the request goes
+      // once more on a fresh connection (as Go's transport does), instead of a 502.
+      this.#pool.gone(this, busy, { opts, handler: h });
+      return;
+    }
     this.#pool.gone(this, busy);
     h?.onError(err);
+  }
+
+  /** Safe to send again: a reused connection, no response byte, a connection-level error, an
+   * idempotent method, and a body we still hold (none, or a Buffer). */
+  #replayable(err: Error & { code?: string }, opts: Dispatcher.DispatchOptions): boolean {
+    if (this.#exchanges < 2 || this.#answered || this.#phase !== Phase.Headers) return false;
+    const code = err.code;
+    if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET' && code !== 'EPIPE') return false;
+    const m = opts.method;
+    if (m !== 'GET' && m !== 'HEAD' && m !== 'OPTIONS' && m !== 'PUT' && m !== 'DELETE') return false;
+    return opts.body == null || Buffer.isBuffer(opts.body) || typeof opts.body === 'string';
   }
 
   destroy(): void {
