@@ -323,3 +323,35 @@ test('a reused connection the upstream drops under a request: GET goes again on 
     }
   }
 });
+
+test('an answer before the whole upload: delivered, the rest of the body drained, the connection not reused', async () => {
+  let answered = false;
+  const server = net.createServer((s) => {
+    s.once('data', () => {
+      if (!answered) s.write('HTTP/1.1 413 Payload Too Large\r\ncontent-length: 4\r\n\r\nbig!');
+      else s.once('data', () => undefined);
+      answered = true;
+    });
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const origin = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const pool = new H1Pool(origin, { ...OPTS, connections: 1 });
+  let pulled = 0;
+  const body = new Readable({
+    read() {
+      // 20 chunks of 16 KiB, one per tick: still uploading when the answer comes.
+      if (pulled++ === 20) this.push(null);
+      else setImmediate(() => this.push(Buffer.alloc(16 * 1024, 120)));
+    },
+  });
+  try {
+    const o = await send(pool, { method: 'PUT', headers: ['host', 'up.test', 'content-length', String(20 * 16 * 1024)], body });
+    assert.deepEqual([o.status, o.body, o.error], [413, 'big!', undefined]);
+    await new Promise<void>((resolve) => (body.readableEnded ? resolve() : body.once('end', resolve)));
+    assert.equal(pool.stats.connected, 0, 'the connection was dropped, not returned to the pool');
+  } finally {
+    await pool.close();
+    await new Promise((r) => server.close(r));
+  }
+});

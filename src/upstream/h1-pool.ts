@@ -520,9 +520,8 @@ class Connection {
       s.uncork();
       this.#sending = false;
       this.#bodyStream = undefined;
+      // (An answer that came before the whole body destroyed the connection: see messageComplete.)
       if (this.#phase === Phase.Headers) this.#arm(this.#headersTimeout);
-      // The response may already be complete (an early answer): only now can the connection go back.
-      if (this.#phase === Phase.Idle && this.#handler === undefined) this.#release();
     };
     const onError = (err: Error): void => {
       cleanup();
@@ -592,6 +591,7 @@ class Connection {
     const h = this.#handler;
     if (h === undefined) return;
     this.#handler = undefined;
+    this.#opts = undefined;
     this.#phase = Phase.Idle;
     this.#disarm();
     if (this.#sending) {
