@@ -207,7 +207,7 @@ export const Cluster = obj(
     max_connections_per_endpoint: T.Optional(T.Integer({ minimum: 1, description: 'Pool size per endpoint (default 128)' })),
     http_client: T.Optional(
       T.Union([T.Literal('builtin'), T.Literal('undici')], {
-        description: "Client for http:// endpoints: builtin (default; Gatehouse's HTTP/1.1 pool on Node's own parser, the faster one) or undici. https:// endpoints always use undici",
+        description: "Upstream HTTP/1.1 client: builtin (default; Gatehouse's pool on Node's own parser, the faster one) or undici",
       }),
     ),
     ...upstream.clusterProps,

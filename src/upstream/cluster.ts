@@ -84,7 +84,7 @@ export class Cluster {
   readonly #failoverPercent: number;
   readonly #hashOf: ((p: PickInput) => string | undefined) | undefined;
   readonly #poolOptions: Pool.Options;
-  /** `http_client` is builtin (the default): http endpoints get H1Pool. */
+  /** `http_client` is builtin (the default): endpoints get H1Pool. */
   readonly #builtinClient: boolean;
   /** Signs every attempt (aws_sigv4); undefined for most clusters, the request path's one check. */
   #signer: AwsSigner | undefined;
@@ -276,17 +276,17 @@ export class Cluster {
    * health; new ones start healthy; removed ones stop taking new attempts and their pool closes
    * once its in-flight requests finished (undici's close() waits for them).
    */
-  /** Plain-http endpoints get H1Pool (Node's own parser; see h1-pool.ts for why) unless the
-   * cluster asks for undici (`http_client: undici`); https ones get undici's Pool, as does every
-   * endpoint on a Node without a usable HTTPParser. */
+  /** Endpoints get H1Pool (Node's own parser; see h1-pool.ts for why) unless the cluster asks
+   * for undici (`http_client: undici`) or this Node has no usable HTTPParser. */
   #newPool(origin: string): UpstreamPool {
     const o = this.#poolOptions;
-    if (this.#builtinClient && nativeParserAvailable && origin.startsWith('http:')) {
+    if (this.#builtinClient && nativeParserAvailable) {
       return new H1Pool(origin, {
         connections: o.connections!,
         keepAliveTimeout: o.keepAliveTimeout!,
         keepAliveMaxTimeout: o.keepAliveMaxTimeout!,
         connectTimeoutMs: (o.connect as { timeout: number }).timeout,
+        tls: this.tls,
       });
     }
     return new Pool(origin, o);

@@ -355,3 +355,36 @@ test('an answer before the whole upload: delivered, the rest of the body drained
     await new Promise((r) => server.close(r));
   }
 });
+
+test('https: verified against the given CA, refused otherwise; later connections resume the TLS session', async () => {
+  const { makeCa, issue } = await import('../../test/helpers/certs.js');
+  const tlsMod = await import('node:tls');
+  const ca = makeCa('H1Pool Test CA');
+  const leaf = issue(ca, { subject: { CN: 'up.internal' }, sans: { dns: ['up.internal'], ip: ['127.0.0.1'] }, eku: 'server' });
+  const reused: boolean[] = [];
+  const server = tlsMod.createServer({ cert: leaf.cert, key: leaf.key }, (s) => {
+    reused.push(s.isSessionReused());
+    // One exchange per connection, so every request needs a new one.
+    s.once('data', () => s.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok'));
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const origin = `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const trusted = new H1Pool(origin, { ...OPTS, tls: { ca: Buffer.from(ca.cert), servername: 'up.internal', rejectUnauthorized: true } });
+  const other = makeCa('Someone Else');
+  const untrusted = new H1Pool(origin, { ...OPTS, tls: { ca: Buffer.from(other.cert), servername: 'up.internal', rejectUnauthorized: true } });
+  try {
+    for (let i = 0; i < 3; i++) {
+      const o = await send(trusted);
+      assert.deepEqual([o.status, o.body, o.error], [200, 'ok', undefined]);
+    }
+    assert.equal(reused[0], false);
+    assert.ok(reused.slice(1).some(Boolean), `a later connection resumed the session (${reused.join(',')})`);
+    const bad = await send(untrusted);
+    assert.match(String(bad.error?.code), /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/, String(bad.error?.code));
+  } finally {
+    await trusted.close();
+    await untrusted.close();
+    await new Promise((r) => server.close(r));
+  }
+});

@@ -1,13 +1,14 @@
-// A keep-alive HTTP/1.1 connection pool for plain-http upstreams, parsing responses with Node's
-// native llhttp binding (the HTTPParser that node:http itself uses) instead of undici.
+// A keep-alive HTTP/1.1 connection pool for upstreams (http and https), parsing responses with
+// Node's native llhttp binding (the HTTPParser that node:http itself uses) instead of undici.
 //
 // Why not undici here: in paired runs (BENCHMARKS.md, "What undici costs") the reference proxy
 // with this kind of client measured 1.19x the same proxy with undici's Pool.dispatch(), and
 // Gatehouse with it 0.995x the undici reference against 0.77x: undici's request object, queue
 // and WebAssembly parser are most of the gap issue 2 measures. It keeps undici's dispatch
 // contract (the legacy handler object: onConnect, onHeaders, onData, onComplete, onError) and
-// its error codes, so proxy.ts, retries and mirrors drive either. HTTPS upstreams, and any Node
-// whose HTTPParser does not pass the self-check below, keep undici's Pool.
+// its error codes, so proxy.ts, retries and mirrors drive either. A cluster with
+// `http_client: undici`, and every cluster on a Node whose HTTPParser does not pass the self-check
+// below, gets undici's Pool.
 //
 // What it does and does not do (tests: h1-pool.test.ts, and every upstream-facing test of the
 // suite, which runs against it):
@@ -19,11 +20,17 @@
 // - responses: strict parsing (no lenient flags), 1xx passed to onHeaders and skipped, HEAD and
 //   204/304 without a body, bodies ended by EOF, `Connection: close` honoured, `Keep-Alive:
 //   timeout=N` respected with a margin so an idle connection is dropped before the upstream does;
-// - timeouts: headers (from the end of the request head) and body (idle time between chunks),
-//   with undici's error codes; connect timeout;
+// - timeouts: headers (from the end of the request) and body (idle time between chunks), with
+//   undici's error codes; a connect timeout that covers the TLS handshake;
+// - https: the cluster's CA, client certificate and servername (SNI only for names, as undici),
+//   certificates verified unless `insecure_skip_verify`; the last TLS session is resumed by new
+//   connections;
+// - an idempotent request whose reused connection the upstream had already dropped (no answer
+//   byte) goes once more on a fresh connection;
 // - a connection whose request body was not fully written, or whose exchange failed, is never
 //   reused.
 import net from 'node:net';
+import tls from 'node:tls';
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
@@ -45,14 +52,27 @@ export interface UpstreamPool {
   readonly stats: UpstreamPoolStats;
 }
 
+/** TLS for https: origins (the cluster's `tls` settings). */
+export interface H1PoolTls {
+  ca?: Buffer | undefined;
+  cert?: Buffer | undefined;
+  key?: Buffer | undefined;
+  servername?: string | undefined;
+  rejectUnauthorized: boolean;
+}
+
 export interface H1PoolOptions {
   connections: number;
+  /** Required for https: origins. */
+  tls?: H1PoolTls | undefined;
   keepAliveTimeout: number;
   keepAliveMaxTimeout: number;
   connectTimeoutMs: number;
   /** Largest response head accepted (bytes). */
   maxHeaderSize?: number;
 }
+
+type ResolvedOptions = Required<Omit<H1PoolOptions, 'tls'>> & { tls: H1PoolTls | undefined };
 
 /** The legacy handler contract, as proxy.ts and traffic.ts implement it. */
 interface Handler {
@@ -172,7 +192,7 @@ export class H1Pool implements UpstreamPool {
   readonly #host: string;
   readonly #port: number;
   readonly #hostHeader: string;
-  readonly #o: Required<H1PoolOptions>;
+  readonly #o: ResolvedOptions;
   readonly #idle: Connection[] = [];
   readonly #queue: Pending[] = [];
   #queueHead = 0;
@@ -184,12 +204,24 @@ export class H1Pool implements UpstreamPool {
 
   constructor(origin: string, opts: H1PoolOptions) {
     const u = new URL(origin);
-    if (u.protocol !== 'http:') throw new Error(`H1Pool serves http: origins only, not ${u.protocol}`);
+    const secure = u.protocol === 'https:';
+    if (!secure && u.protocol !== 'http:') throw new Error(`H1Pool serves http: and https: origins, not ${u.protocol}`);
+    if (secure && opts.tls === undefined) throw new Error('an https: origin needs TLS options');
     if (HTTPParser === undefined) throw new Error('this Node has no usable HTTPParser');
     this.#host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-    this.#port = Number(u.port || 80);
+    this.#port = Number(u.port || (secure ? 443 : 80));
     this.#hostHeader = u.host;
-    this.#o = { maxHeaderSize: DEFAULT_MAX_HEADER_SIZE, ...opts };
+    this.#o = { maxHeaderSize: DEFAULT_MAX_HEADER_SIZE, ...opts, tls: secure ? opts.tls : undefined };
+    // SNI names a host, never an address (as undici: Node warns about an IP servername).
+    this.#servername = opts.tls?.servername ?? (net.isIP(this.#host) === 0 ? this.#host : undefined);
+  }
+
+  readonly #servername: string | undefined;
+  /** The last TLS session an upstream gave us: new connections resume it instead of a full handshake. */
+  tlsSession: Buffer | undefined;
+
+  get servername(): string | undefined {
+    return this.#servername;
   }
 
   get stats(): UpstreamPoolStats {
@@ -309,7 +341,7 @@ class Connection {
   readonly #pool: H1Pool;
   readonly #socket: net.Socket;
   readonly #parser: ParserInstance;
-  readonly #o: Required<H1PoolOptions>;
+  readonly #o: ResolvedOptions;
   #handler: Handler | undefined;
   /** Counted as running by the pool: from start() until released or gone. */
   #busy = false;
@@ -349,11 +381,22 @@ class Connection {
     }
   };
 
-  constructor(pool: H1Pool, host: string, port: number, o: Required<H1PoolOptions>) {
+  constructor(pool: H1Pool, host: string, port: number, o: ResolvedOptions) {
     this.#pool = pool;
     this.#o = o;
     this.keepAliveMs = o.keepAliveTimeout;
-    const s = (this.#socket = net.connect({ host, port, noDelay: true }));
+    const t = o.tls;
+    const s = (this.#socket =
+      t === undefined
+        ? net.connect({ host, port, noDelay: true })
+        : tls.connect({
+            host, port, servername: pool.servername, ca: t.ca, cert: t.cert, key: t.key, rejectUnauthorized: t.rejectUnauthorized,
+            ALPNProtocols: ['http/1.1'], session: pool.tlsSession,
+          }));
+    if (t !== undefined) {
+      s.setNoDelay(true);
+      s.on('session', (session: Buffer) => (pool.tlsSession = session));
+    }
     const P = HTTPParser!;
     const p = (this.#parser = new P());
     p.initialize(P.RESPONSE, {}, o.maxHeaderSize, 0);
@@ -363,7 +406,7 @@ class Connection {
     p[P.kOnBody | 0] = onParserBody;
     p[P.kOnMessageComplete | 0] = onParserMessageComplete;
     s.setTimeout(o.connectTimeoutMs);
-    s.once('connect', () => {
+    s.once(t === undefined ? 'connect' : 'secureConnect', () => {
       this.#connected = true;
       s.setTimeout(0);
     });
