@@ -746,18 +746,9 @@ class Connection {
 
   #fail(err: Error): void {
     if (this.#dead) return;
-    this.#dead = true;
     const h = this.#handler;
     this.#handler = undefined;
-    this.#disarm();
-    const body = this.#bodyStream;
-    this.#bodyStream = undefined;
-    // A request body we no longer send is drained, so its producer (the client) is not left stalled.
-    if (body !== undefined && !body.destroyed) body.resume();
-    this.#socket.destroy();
-    this.#closeParser();
-    const busy = this.#busy;
-    this.#busy = false;
+    const busy = this.#teardown();
     const opts = this.#opts;
     if (h !== undefined && opts !== undefined && this.#replayable(err, opts)) {
       // A reused keep-alive connection the upstream had already closed (its FIN crossed our
@@ -783,17 +774,23 @@ class Connection {
 
   destroy(): void {
     if (this.#dead) return;
+    this.#pool.gone(this, this.#teardown());
+  }
+
+  /** Closes the socket and the parser; returns whether the pool counted this connection as running. */
+  #teardown(): boolean {
     this.#dead = true;
     this.#disarm();
     const body = this.#bodyStream;
     this.#bodyStream = undefined;
-    // An early answer ended the exchange while the request body was still streaming: drain it.
+    // A request body no longer sent (a failure, or an answer that came before the whole upload)
+    // is drained, so its producer (the client) is not left stalled.
     if (body !== undefined && !body.destroyed) body.resume();
     this.#socket.destroy();
     this.#closeParser();
     const busy = this.#busy;
     this.#busy = false;
-    this.#pool.gone(this, busy);
+    return busy;
   }
 }
 
