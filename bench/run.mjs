@@ -30,6 +30,7 @@ import { gatehouseJwtTarget, gatehouseSigv4Target } from './lib/auth-targets.mjs
 import { gatehouseRateLimitMemoryTarget, gatehouseRateLimitRedisTarget } from './lib/ratelimit-targets.mjs';
 import { gatehouseAuthzTarget } from './lib/authz-target.mjs';
 import { gatehouseLb3Target } from './lib/resilience-targets.mjs';
+import { gatehouseHttpsTarget } from './lib/tls-targets.mjs';
 import { gatehouseObservedTarget, gatehouseQuietTarget } from './lib/observability-targets.mjs';
 import { runWrk, killActiveWrk } from './lib/wrk.mjs';
 import { awaitQuiet, describeForeign, foreignCpu, processSnapshot } from './lib/cpu.mjs';
@@ -75,6 +76,7 @@ if (flags.help) {
   BENCH_PROXY_CPU=0 BENCH_LOAD_CPU=1   cores for the proxy and for wrk + upstream
   BENCH_PROFILE_TARGET=gatehouse  what --profile profiles (gatehouse, reference, gatehouse-jwt, gatehouse-sigv4)
   BENCH_COMPARE_NODE_ARGS='--flag ...'  node flags for the gatehouse-compare targets only
+  BENCH_PAIRS=gatehouse-https-undici:gatehouse-https  the builtin upstream client against undici on an https upstream (--paired)
   BENCH_EXTRA_PROXY=script.mjs  adds extra-proxy: a script taking the reference's --port/--upstream (e.g. a prototype)
   BENCH_NODE_ARGS='--flag ...'  node flags for every Node target (e.g. --trace-gc, which NODE_OPTIONS refuses)
   BENCH_KEEP_DIR=1         keep the temp dir (configs, target output, access logs)
@@ -127,6 +129,8 @@ function allTargets() {
     gatehouseQuietTarget(),
     gatehouseObservedTarget(),
     gatehouseLb3Target(),
+    gatehouseHttpsTarget(),
+    gatehouseHttpsTarget({ client: 'undici' }),
     nginxProxyTarget(),
     ...compareRoots.map((root, i) => compareTarget(root, i)),
     // BENCH_EXTRA_PROXY=script.mjs: another proxy taking the reference's arguments (--port,

@@ -2,6 +2,7 @@
 // baseline. Each gets its own generated config, pid file, error log and temp paths inside the
 // harness temp dir, so nothing touches /etc/nginx or /var/log/nginx and no system nginx is needed.
 import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startPinned, tailFile, waitForHttp } from './processes.mjs';
 
@@ -77,6 +78,37 @@ ${ports.map((port) => `    listen 127.0.0.1:${port} backlog=4096;`).join('\n')}
   const urls = ports.map((port) => `http://127.0.0.1:${port}/`);
   const proc = await startNginx({ dir, name, http, cpu, urls });
   return { proc, urls };
+}
+
+/**
+ * The same upstream over TLS, for the https targets: a throwaway self-signed certificate for
+ * 127.0.0.1 (openssl), TLS session resumption on, and one plain port beside the TLS one that only
+ * serves the harness's readiness check.
+ */
+export async function startTlsUpstream({ dir, name, port, plainPort, cpu }) {
+  const cert = path.join(dir, `${name}-cert.pem`);
+  const key = path.join(dir, `${name}-key.pem`);
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+  ], { stdio: 'ignore' });
+  const body = 'x'.repeat(BODY_BYTES);
+  const http = `
+  keepalive_timeout 75s;
+  keepalive_requests 10000000;
+  ssl_session_cache shared:bench_tls:1m;
+  server {
+    listen 127.0.0.1:${port} ssl backlog=4096;
+    listen 127.0.0.1:${plainPort};
+    ssl_certificate ${cert};
+    ssl_certificate_key ${key};
+    location / {
+      default_type text/plain;
+      return 200 "${body}";
+    }
+  }`;
+  const proc = await startNginx({ dir, name, http, cpu, urls: [`http://127.0.0.1:${plainPort}/`] });
+  return { proc, origin: `https://127.0.0.1:${port}`, caFile: cert };
 }
 
 /**
