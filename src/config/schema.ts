@@ -205,11 +205,6 @@ export const Cluster = obj(
     connect_timeout: T.Optional(Duration),
     keepalive_timeout: T.Optional(Duration),
     max_connections_per_endpoint: T.Optional(T.Integer({ minimum: 1, description: 'Pool size per endpoint (default 128)' })),
-    http_client: T.Optional(
-      T.Union([T.Literal('builtin'), T.Literal('undici')], {
-        description: "Upstream HTTP/1.1 client: builtin (default; Gatehouse's pool on Node's own parser, the faster one) or undici",
-      }),
-    ),
     ...upstream.clusterProps,
   },
   'A named group of upstream endpoints, load-balanced (round-robin by default), health-checked, with circuit breakers',

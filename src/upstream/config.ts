@@ -134,6 +134,9 @@ export function upstreamSchemas<D extends TSchema, S extends TSchema>(units: { D
       'restarting the cluster. Health checks are not signed',
   );
   const clusterProps = {
+    http_client: T.Optional(
+      StringEnum(['builtin', 'undici'] as const, "The upstream HTTP/1.1 client: builtin (the default; Gatehouse's pool on Node's own parser, the faster one) or undici"),
+    ),
     lb_policy: T.Optional(LbPolicy),
     hash_on: T.Optional(HashOn),
     panic_threshold: T.Optional(
