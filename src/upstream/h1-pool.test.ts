@@ -107,14 +107,28 @@ async function rawServer(onRequest: (s: net.Socket, request: string, index: numb
 const OPTS = { connections: 4, keepAliveTimeout: 4000, keepAliveMaxTimeout: 60_000, connectTimeoutMs: 2000 };
 const ok = (body = 'ok', extra = '') => `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n${extra}\r\n${body}`;
 
+/** A raw upstream and a pool on it for the length of `fn`; both are always closed. */
+async function withPool(
+  onRequest: (s: net.Socket, request: string, index: number) => void,
+  opts: Partial<typeof OPTS>,
+  fn: (pool: H1Pool, srv: RawServer) => Promise<void>,
+): Promise<void> {
+  const srv = await rawServer(onRequest);
+  const pool = new H1Pool(srv.origin, { ...OPTS, ...opts });
+  try {
+    await fn(pool, srv);
+  } finally {
+    await pool.close();
+    await srv.close();
+  }
+}
+
 test('the native parser is usable on this Node', () => {
   assert.equal(nativeParserAvailable, true);
 });
 
 test('at most `connections` sockets; further requests wait in order and all complete', async () => {
-  const srv = await rawServer((s, _r, i) => setTimeout(() => s.write(ok(`r${i}`)), 40));
-  const pool = new H1Pool(srv.origin, { ...OPTS, connections: 2 });
-  try {
+  await withPool((s, _r, i) => setTimeout(() => s.write(ok(`r${i}`)), 40), { connections: 2 }, async (pool, srv) => {
     const all = Array.from({ length: 6 }, (_, i) => send(pool, { path: `/${i}` }));
     assert.equal(pool.stats.running, 2);
     assert.equal(pool.stats.pending, 4);
@@ -125,38 +139,28 @@ test('at most `connections` sockets; further requests wait in order and all comp
     const paths = srv.received.join('').match(/GET \/(\d) /g)!.map((m) => m.slice(5, 6));
     assert.deepEqual([...paths].sort(), ['0', '1', '2', '3', '4', '5']);
     assert.deepEqual(pool.stats, { connected: 2, free: 2, pending: 0, queued: 0, running: 0, size: 0 });
-  } finally {
-    await pool.close();
-    await srv.close();
-  }
+  });
 });
 
 test('keep-alive: reused by default; not after Connection: close or a Keep-Alive timeout within the margin', async () => {
   for (const [extra, expected] of [['', 1], ['connection: close\r\n', 2], ['keep-alive: timeout=2\r\n', 2], ['keep-alive: timeout=10\r\n', 1]] as const) {
-    const srv = await rawServer((s) => s.write(ok('x', extra)));
-    const pool = new H1Pool(srv.origin, OPTS);
-    try {
+    await withPool((s) => s.write(ok('x', extra)), {}, async (pool, srv) => {
       assert.equal((await send(pool)).status, 200);
       await new Promise((r) => setTimeout(r, 20));
       assert.equal((await send(pool)).status, 200);
       assert.equal(srv.accepted, expected, `"${extra.trim()}": connections used`);
-    } finally {
-      await pool.close();
-      await srv.close();
-    }
+    });
   }
 });
 
 test('response framings: EOF-delimited body, chunked body, HEAD with a length, 204, 1xx before the answer', async () => {
-  const srv = await rawServer((s, req) => {
+  await withPool((s, req) => {
     if (req.startsWith('GET /eof')) s.end('HTTP/1.1 200 OK\r\n\r\nuntil the end');
     else if (req.startsWith('GET /chunked')) s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n');
     else if (req.startsWith('HEAD')) s.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n');
     else if (req.startsWith('GET /204')) s.write('HTTP/1.1 204 No Content\r\n\r\n');
     else s.write('HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfinal');
-  });
-  const pool = new H1Pool(srv.origin, { ...OPTS, connections: 1 });
-  try {
+  }, { connections: 1 }, async (pool, srv) => {
     const eof = await send(pool, { path: '/eof' });
     assert.deepEqual([eof.status, eof.body, eof.error], [200, 'until the end', undefined]);
     const ch = await send(pool, { path: '/chunked' });
@@ -169,16 +173,11 @@ test('response framings: EOF-delimited body, chunked body, HEAD with a length, 2
     assert.deepEqual([hints.status, hints.body], [200, 'final']);
     // The EOF body cost its connection; chunked, HEAD, 204 and the 1xx exchange shared the next.
     assert.equal(srv.accepted, 2);
-  } finally {
-    await pool.close();
-    await srv.close();
-  }
+  });
 });
 
 test('the request head: validated fields, our framing, a Host when none is given', async () => {
-  const srv = await rawServer((s) => s.write(ok()));
-  const pool = new H1Pool(srv.origin, OPTS);
-  try {
+  await withPool((s) => s.write(ok()), {}, async (pool, srv) => {
     for (const [label, headers] of [
       ['CRLF in a value', ['x-a', 'v\r\nx-injected: 1']],
       ['NUL in a value', ['x-a', 'v\u0000']],
@@ -197,16 +196,11 @@ test('the request head: validated fields, our framing, a Host when none is given
 
     await send(pool, { headers: ['x-a', '1'] });
     assert.match(srv.received.join(''), new RegExp(`^GET / HTTP/1\\.1\\r\\nx-a: 1\\r\\nhost: 127\\.0\\.0\\.1:${srv.port}\\r\\n\\r\\n$`));
-  } finally {
-    await pool.close();
-    await srv.close();
-  }
+  });
 });
 
 test('request bodies: a Buffer gets its Content-Length, a stream without one goes chunked, a short stream fails', async () => {
-  const srv = await rawServer((s) => s.write(ok()));
-  const pool = new H1Pool(srv.origin, { ...OPTS, connections: 1 });
-  try {
+  await withPool((s) => s.write(ok()), { connections: 1 }, async (pool, srv) => {
     await send(pool, { method: 'POST', body: Buffer.from('buffered') });
     await send(pool, { method: 'POST', body: Readable.from([Buffer.from('ab'), Buffer.from('cde')]) });
     const all = srv.received.join('');
@@ -216,44 +210,38 @@ test('request bodies: a Buffer gets its Content-Length, a stream without one goe
     assert.equal(short.error?.code, 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH');
     const none = await send(pool, { method: 'POST', headers: ['host', 'up.test', 'content-length', '3'], body: null });
     assert.equal(none.error?.code, 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'a declared length without a body');
-  } finally {
-    await pool.close();
-    await srv.close();
-  }
+  });
 });
 
 test('timeouts: headers and body, with undici\'s codes; the connection is not reused', async () => {
-  const srv = await rawServer((s, req) => {
+  await withPool((s, req) => {
     if (req.startsWith('GET /stall-body')) s.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc');
     // GET /silent: no answer at all.
-  });
-  const pool = new H1Pool(srv.origin, OPTS);
-  try {
+  }, {}, async (pool, srv) => {
     const silent = await send(pool, { path: '/silent', headersTimeout: 150, bodyTimeout: 5000 });
     assert.equal(silent.error?.code, 'UND_ERR_HEADERS_TIMEOUT');
     const stalled = await send(pool, { path: '/stall-body', headersTimeout: 5000, bodyTimeout: 150 });
     assert.equal(stalled.error?.code, 'UND_ERR_BODY_TIMEOUT');
     assert.equal(stalled.body, 'abc');
     assert.equal(pool.stats.connected, 0);
-  } finally {
-    await pool.close();
-    await srv.close();
-  }
+  });
 });
 
-test('errors: refused connection, garbage, an upstream that hangs up mid-body; an abort after completion is a no-op', async () => {
+test('errors: refused connection, garbage, an unrequested 101, an upstream that hangs up mid-body; an abort after completion is a no-op', async () => {
   const refused = new H1Pool('http://127.0.0.1:1', OPTS);
   assert.equal((await send(refused)).error?.code, 'ECONNREFUSED');
   await refused.close();
 
-  const srv = await rawServer((s, req) => {
+  await withPool((s, req) => {
     if (req.startsWith('GET /garbage')) s.write('NOT HTTP\r\n\r\n');
+    else if (req.startsWith('GET /switch')) s.write('HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: other\r\n\r\n');
     else if (req.startsWith('GET /cut')) s.end('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc');
     else s.write(ok('fine'));
-  });
-  const pool = new H1Pool(srv.origin, { ...OPTS, connections: 1 });
-  try {
+  }, { connections: 1 }, async (pool, srv) => {
     assert.match(String((await send(pool, { path: '/garbage' })).error?.code), /^HPE_/);
+    // Nobody asked to switch protocols: an unrequested 101 is a broken upstream, never a tunnel.
+    const switched = await send(pool, { path: '/switch' });
+    assert.deepEqual([switched.status, switched.error?.code], [0, 'UND_ERR_SOCKET']);
     const cut = await send(pool, { path: '/cut' });
     assert.equal(cut.error?.code, 'UND_ERR_SOCKET');
     const first = await send(pool);
@@ -261,34 +249,24 @@ test('errors: refused connection, garbage, an upstream that hangs up mid-body; a
     first.abort!(new Error('late'));
     const o = await second;
     assert.deepEqual([o.status, o.body, o.error], [200, 'fine', undefined], 'a stale abort does not touch the next exchange');
-  } finally {
-    await pool.close();
-    await srv.close();
-  }
+  });
 });
 
 test('an idle connection the upstream closed is dropped; the next request opens a new one', async () => {
-  const srv = await rawServer((s) => {
+  await withPool((s) => {
     s.write(ok());
     setTimeout(() => s.destroy(), 10);
-  });
-  const pool = new H1Pool(srv.origin, OPTS);
-  try {
+  }, {}, async (pool, srv) => {
     assert.equal((await send(pool)).status, 200);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(pool.stats.connected, 0);
     assert.equal((await send(pool)).status, 200);
     assert.equal(srv.accepted, 2);
-  } finally {
-    await pool.close();
-    await srv.close();
-  }
+  });
 });
 
 test('close() lets running and queued requests finish, then refuses new ones', async () => {
-  const srv = await rawServer((s) => setTimeout(() => s.write(ok()), 50));
-  const pool = new H1Pool(srv.origin, { ...OPTS, connections: 1 });
-  try {
+  await withPool((s) => setTimeout(() => s.write(ok()), 50), { connections: 1 }, async (pool) => {
     const a = send(pool);
     const b = send(pool);
     const closed = pool.close();
@@ -297,17 +275,13 @@ test('close() lets running and queued requests finish, then refuses new ones', a
     assert.deepEqual([(await a).status, (await b).status], [200, 200]);
     await closed;
     assert.deepEqual(pool.stats, { connected: 0, free: 0, pending: 0, queued: 0, running: 0, size: 0 });
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('a reused connection the upstream drops under a request: GET goes again on a fresh one, POST fails', async () => {
   for (const [method, replayed] of [['GET', true], ['POST', false]] as const) {
     // The second request (the first on a reused connection) is met with a hang-up and no answer.
-    const srv = await rawServer((s, _r, i) => (i === 1 ? s.destroy() : s.write(ok(`r${i}`))));
-    const pool = new H1Pool(srv.origin, { ...OPTS, connections: 1 });
-    try {
+    await withPool((s, _r, i) => (i === 1 ? s.destroy() : s.write(ok(`r${i}`))), { connections: 1 }, async (pool, srv) => {
       assert.equal((await send(pool)).status, 200);
       const o = await send(pool, { method, body: method === 'POST' ? Buffer.from('once') : null });
       if (replayed) {
@@ -317,10 +291,7 @@ test('a reused connection the upstream drops under a request: GET goes again on 
         assert.equal(o.error?.code !== undefined && ['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'].includes(o.error.code), true, String(o.error?.code));
         assert.equal(srv.accepted, 1, 'a POST is never sent twice');
       }
-    } finally {
-      await pool.close();
-      await srv.close();
-    }
+    });
   }
 });
 
@@ -385,6 +356,27 @@ test('https: verified against the given CA, refused otherwise; later connections
   } finally {
     await trusted.close();
     await untrusted.close();
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test('https: a TLS handshake the upstream never answers ends in the connect timeout', async () => {
+  // A plain TCP server that accepts and stays silent: the ClientHello gets no answer.
+  const held: net.Socket[] = [];
+  const server = net.createServer((sock) => {
+    held.push(sock);
+    sock.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const origin = `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const pool = new H1Pool(origin, { ...OPTS, connectTimeoutMs: 200, tls: { rejectUnauthorized: true } });
+  try {
+    const o = await send(pool, { headersTimeout: 10_000 });
+    assert.equal(o.error?.code, 'UND_ERR_CONNECT_TIMEOUT');
+    assert.equal(pool.stats.connected, 0);
+  } finally {
+    await pool.close();
+    for (const sock of held) sock.destroy();
     await new Promise((r) => server.close(r));
   }
 });

@@ -454,12 +454,11 @@ class Connection {
       // be malformed before its first chunk sends the upstream nothing at all (SECURITY.md row 6).
       // The headers timeout starts once the body is sent: a slow client is the server's request
       // timeout's business, not an upstream timeout.
-      this.#streamBody(body, this.#chunked, head);
+      this.#streamBody(body, head);
     }
   }
 
-  /** Set by #buildHead: the stream body goes chunked (no Content-Length from the caller). */
-  #chunked = false;
+  /** Set by #buildHead: the caller's Content-Length, or -1 (a stream body then goes chunked). */
   #declaredLength = -1;
 
   #buildHead(opts: Dispatcher.DispatchOptions): string | Error {
@@ -498,7 +497,6 @@ class Connection {
     }
     if (host === undefined) head += `host: ${this.#pool.hostHeader}\r\n`;
     const body = opts.body as Buffer | Readable | string | null | undefined;
-    this.#chunked = false;
     this.#declaredLength = length;
     if (body == null) {
       // A declared length without a body would leave the upstream waiting for bytes never sent.
@@ -513,18 +511,18 @@ class Connection {
       head += `content-length: ${length}\r\n`;
     } else {
       head += 'transfer-encoding: chunked\r\n';
-      this.#chunked = true;
     }
     return `${head}\r\n`;
   }
 
-  #streamBody(body: Readable, chunked: boolean, head: string): void {
+  #streamBody(body: Readable, head: string): void {
     this.#sending = true;
     this.#bodyStream = body;
     const s = this.#socket;
     let written = 0;
     let pendingHead: string | undefined = head;
     const declared = this.#declaredLength;
+    const chunked = declared === -1;
     const onData = (chunk: Buffer): void => {
       if (this.#dead || this.#bodyStream !== body) return;
       written += chunk.length;
